@@ -1,0 +1,120 @@
+// Darwin socket constants (bsd/sys/socket.h, netinet/in.h, netinet/tcp.h) as the stack uses them.
+// kpi/ re-exports these; values are Darwin's, not Linux's (AF_INET6 is 30, SOL_SOCKET 0xffff).
+
+export const AF_UNSPEC = 0;
+export const AF_UNIX = 1;
+export const AF_INET = 2;
+export const AF_INET6 = 30;
+export const AF_MULTIPATH = 39;
+export const PF_UNSPEC = AF_UNSPEC;
+export const PF_INET = AF_INET;
+export const PF_INET6 = AF_INET6;
+export const PF_MULTIPATH = AF_MULTIPATH;
+
+export const SOCK_STREAM = 1;
+export const SOCK_DGRAM = 2;
+export const SOCK_RAW = 3;
+export const SOCK_SEQPACKET = 5;
+
+export const IPPROTO_IP = 0;
+export const IPPROTO_HOPOPTS = 0;
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+export const IPPROTO_IPV6 = 41;
+export const IPPROTO_ROUTING = 43;
+export const IPPROTO_FRAGMENT = 44;
+export const IPPROTO_ICMPV6 = 58;
+export const IPPROTO_NONE = 59;
+export const IPPROTO_DSTOPTS = 60;
+export const IPPROTO_RAW = 255;
+
+export const SOL_SOCKET = 0xffff;
+export const SOMAXCONN = 128;
+
+export const SO_DEBUG = 0x0001;
+export const SO_ACCEPTCONN = 0x0002;
+export const SO_REUSEADDR = 0x0004;
+export const SO_KEEPALIVE = 0x0008;
+export const SO_DONTROUTE = 0x0010;
+export const SO_BROADCAST = 0x0020;
+export const SO_USELOOPBACK = 0x0040;
+export const SO_LINGER = 0x0080;
+export const SO_OOBINLINE = 0x0100;
+export const SO_REUSEPORT = 0x0200;
+export const SO_TIMESTAMP = 0x0400;
+export const SO_TIMESTAMP_MONOTONIC = 0x0800;
+export const SO_DONTTRUNC = 0x2000;
+export const SO_WANTMORE = 0x4000;
+export const SO_WANTOOBFLAG = 0x8000;
+export const SO_SNDBUF = 0x1001;
+export const SO_RCVBUF = 0x1002;
+export const SO_SNDLOWAT = 0x1003;
+export const SO_RCVLOWAT = 0x1004;
+export const SO_SNDTIMEO = 0x1005;
+export const SO_RCVTIMEO = 0x1006;
+export const SO_ERROR = 0x1007;
+export const SO_TYPE = 0x1008;
+export const SO_NREAD = 0x1020;
+export const SO_NKE = 0x1021;
+export const SO_NOSIGPIPE = 0x1022;
+export const SO_NOADDRERR = 0x1023;
+export const SO_NWRITE = 0x1024;
+export const SO_REUSESHAREUID = 0x1025;
+export const SO_NOTIFYCONFLICT = 0x1026;
+export const SO_UPCALLCLOSEWAIT = 0x1027;
+export const SO_LINGER_SEC = 0x1080;
+export const SO_RANDOMPORT = 0x1082;
+export const SO_NP_EXTENSIONS = 0x1083;
+export const SO_NUMRCVPKT = 0x1112;
+
+export const IP_TOS = 3;
+export const IP_TTL = 4;
+export const IP_RECVDSTADDR = 7;
+export const IP_RECVIF = 20;
+export const IP_BOUND_IF = 25;
+export const IP_PKTINFO = 26;
+export const IPV6_UNICAST_HOPS = 4;
+export const IPV6_V6ONLY = 27;
+export const IPV6_TCLASS = 36;
+export const IPV6_BOUND_IF = 125;
+
+export const MSG_OOB = 0x1;
+export const MSG_PEEK = 0x2;
+export const MSG_DONTROUTE = 0x4;
+export const MSG_EOR = 0x8;
+export const MSG_TRUNC = 0x10;
+export const MSG_CTRUNC = 0x20;
+export const MSG_WAITALL = 0x40;
+export const MSG_DONTWAIT = 0x80;
+export const MSG_EOF = 0x100;
+export const MSG_WAITSTREAM = 0x200;
+export const MSG_HAVEMORE = 0x2000;
+export const MSG_RCVMORE = 0x4000;
+export const MSG_NEEDSA = 0x10000;
+export const MSG_NBIO = 0x20000;
+export const MSG_NOSIGNAL = 0x80000;
+export const MSG_USEUPCALL = 0x80000000;
+
+export const SHUT_RD = 0;
+export const SHUT_WR = 1;
+export const SHUT_RDWR = 2;
+
+/** Ephemeral port range (ipport_firstauto..ipport_lastauto, bsd/netinet/in_pcb.c). */
+export const IPPORT_FIRSTAUTO = 49152;
+export const IPPORT_LASTAUTO = 65535;
+export const IPPORT_RESERVED = 1024;
+
+// so_state bits (bsd/sys/socketvar.h)
+export const SS_NOFDREF = 0x1;
+export const SS_ISCONNECTED = 0x2;
+export const SS_ISCONNECTING = 0x4;
+export const SS_ISDISCONNECTING = 0x8;
+export const SS_CANTSENDMORE = 0x10;
+export const SS_CANTRCVMORE = 0x20;
+export const SS_RCVATMARK = 0x40;
+export const SS_PRIV = 0x80;
+export const SS_NBIO = 0x100;
+export const SS_ASYNC = 0x200;
+export const SS_ISCONFIRMING = 0x400;
+export const SS_ISDISCONNECTED = 0x2000;

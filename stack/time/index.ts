@@ -1,0 +1,3 @@
+export * from './instant.js';
+export * from './clock.js';
+export * from './timers.js';
