@@ -1,8 +1,9 @@
-// Darwin errno values (bsd/sys/errno.h). The stack returns these numbers; kpi/ re-exports them.
+// Darwin errno values (bsd/sys/errno.h), shared by every layer. The stack returns these numbers; kpi/ re-exports them.
 // EAGAIN == EWOULDBLOCK == 35; ENOTSUP (45) and EOPNOTSUPP (102) are different in the kernel.
 
 export const EPERM = 1;
 export const ENOENT = 2;
+export const ESRCH = 3;
 export const EINTR = 4;
 export const EIO = 5;
 export const ENXIO = 6;
@@ -11,6 +12,7 @@ export const ENOMEM = 12;
 export const EACCES = 13;
 export const EFAULT = 14;
 export const EBUSY = 16;
+export const EEXIST = 17;
 export const EINVAL = 22;
 export const ENFILE = 23;
 export const EMFILE = 24;
@@ -56,8 +58,8 @@ export const ENOPOLICY = 103;
 export const EQFULL = 106;
 
 const NAMES: Record<number, string> = {
-  1: 'EPERM', 2: 'ENOENT', 4: 'EINTR', 5: 'EIO', 6: 'ENXIO', 9: 'EBADF', 12: 'ENOMEM', 13: 'EACCES',
-  14: 'EFAULT', 16: 'EBUSY', 22: 'EINVAL', 23: 'ENFILE', 24: 'EMFILE', 25: 'ENOTTY', 32: 'EPIPE',
+  1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 4: 'EINTR', 5: 'EIO', 6: 'ENXIO', 9: 'EBADF', 12: 'ENOMEM', 13: 'EACCES',
+  14: 'EFAULT', 16: 'EBUSY', 17: 'EEXIST', 22: 'EINVAL', 23: 'ENFILE', 24: 'EMFILE', 25: 'ENOTTY', 32: 'EPIPE',
   33: 'EDOM', 34: 'ERANGE', 35: 'EWOULDBLOCK', 36: 'EINPROGRESS', 37: 'EALREADY', 38: 'ENOTSOCK',
   39: 'EDESTADDRREQ', 40: 'EMSGSIZE', 41: 'EPROTOTYPE', 42: 'ENOPROTOOPT', 43: 'EPROTONOSUPPORT',
   44: 'ESOCKTNOSUPPORT', 45: 'ENOTSUP', 46: 'EPFNOSUPPORT', 47: 'EAFNOSUPPORT', 48: 'EADDRINUSE',

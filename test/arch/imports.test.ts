@@ -53,7 +53,7 @@ const STACK_RANK: Record<string, number> = {
   'stack/udp': 4, 'stack/tcp': 4, 'stack/mptcp': 5,
 };
 // stack-root files that everything may use: plain types and the environment.
-const STACK_SHARED = new Set(['stack/result.ts', 'stack/env.ts', 'stack/context.ts']);
+const STACK_SHARED = new Set(['stack/result.ts', 'stack/env.ts', 'stack/context.ts', 'stack/errno.ts']);
 const TOP_RANK: Record<string, number> = { stack: 0, kpi: 1, cfsocket: 2, tools: 3, bench: 3 };
 
 describe('architecture', () => {

@@ -1,0 +1,204 @@
+// IPv4 output (BSD ip_output): route lookup, source selection, header construction with a
+// per-stack identification counter, loopback to our own addresses, and fragmentation above the
+// path MTU (RFC 791 §2.3, §3.2) with fragments referencing the original clusters (mCopym).
+// egress: transport / icmp.ts → IpLayer.output → ipOutput → [ipFragment] → Ifnet.enqueue
+//         (or IpLayer.loopEnqueue for our own addresses).
+
+import type { Mbuf } from '../mbuf/index.js';
+import { CSUM_NEEDS, M_BCAST, M_LOOP, M_MCAST, M_PKTHDR, MT_DATA, mCopym, mFreem, mLength, mPrepend } from '../mbuf/index.js';
+import type { Instant } from '../time/instant.js';
+import { EACCES, EADDRNOTAVAIL, EAFNOSUPPORT, EHOSTUNREACH, EMSGSIZE, ENETDOWN, ENOBUFS } from '../errno.js';
+import type { Ifnet } from './ifnet.js';
+import type { IpLayer } from './ip-layer.js';
+import type { IpOutputParams } from './protocol.js';
+import {
+  cksum, completeL4Checksum, get16, IP4, IP4_HLEN, IP_DF, IP_MAXPACKET, IP_MF, pseudoSum4, set16, sumBytes,
+} from './hdr.js';
+
+/**
+ * Sends transport segment `m` as an IPv4 datagram. Takes ownership whatever the result.
+ * Returns 0 or a Darwin errno (see IpOutput.output).
+ */
+export function ipOutput(ip: IpLayer, m: Mbuf, p: IpOutputParams, now: Instant): number {
+  const st = ip.ipstat;
+  st.ips_localout++;
+  const dst = p.dst;
+  const db = dst.bytes;
+  if (p.src.family !== 4) {
+    mFreem(m);
+    return EAFNOSUPPORT;
+  }
+  const local = ip.isLocalBytes(4, db, 0);
+  let ifp: Ifnet | null = null;
+  let mtu = IP_MAXPACKET;
+  if (!local) {
+    const r = ip.routes.lookup(4, db, 0, p.ifscope);
+    if (r !== null) {
+      ifp = ip.ifnets[r.ifindex - 1]!;
+      mtu = ip.mtuFor(r, ifp, 4, db, 0);
+    } else {
+      ifp = ip.outputIfnet(4, db, 0, p.ifscope) ?? (dst.isLimitedBroadcast ? firstIfnet4(ip) : null);
+      if (ifp !== null) mtu = ifp.mtu;
+    }
+    if (ifp === null) {
+      st.ips_noroute++;
+      mFreem(m);
+      return EHOSTUNREACH;
+    }
+  }
+  const bcast = !local && ip.isBroadcastBytes(db, 0);
+  if (bcast && !p.allowBroadcast) {
+    // BSD ip_output: broadcast needs SO_BROADCAST.
+    st.ips_bcastdenied++;
+    mFreem(m);
+    return EACCES;
+  }
+  let src = p.src;
+  if (src.isUnspecified) {
+    const s = ip.selectSource(dst, p.ifscope);
+    if (s === null) {
+      st.ips_nosource++;
+      mFreem(m);
+      return EADDRNOTAVAIL;
+    }
+    src = s;
+  }
+  const total = mLength(m) + IP4_HLEN;
+  if (total > IP_MAXPACKET) {
+    st.ips_cantfrag++;
+    mFreem(m);
+    return EMSGSIZE;
+  }
+  const h = mPrepend(m, IP4_HLEN);
+  if (h === null) {
+    st.ips_odropped++;
+    return ENOBUFS;
+  }
+  m = h;
+  // A transport may hand a chain without a packet header: the IP packet has one.
+  m.flags = (m.flags & ~(M_BCAST | M_MCAST | M_LOOP)) | M_PKTHDR;
+  m.pktLen = total;
+  if (bcast) m.flags |= M_BCAST;
+  else if (db[0]! >= 224 && db[0]! < 240) m.flags |= M_MCAST;
+  const b = m.buf, o = m.data;
+  // RFC 791 §3.1 header; no options.
+  b[o] = 0x45;
+  b[o + IP4.tos] = p.tos & 0xff;
+  set16(b, o + IP4.len, total);
+  // RFC 6864 §4.2: any identification scheme is fine; a counter from a random start keeps
+  // non-atomic datagrams unique per (src, dst, proto) for far longer than the 30 s reassembly life.
+  set16(b, o + IP4.id, ip.ipId);
+  ip.ipId = (ip.ipId + 1) & 0xffff;
+  set16(b, o + IP4.off, p.dontFrag ? IP_DF : 0);
+  b[o + IP4.ttl] = p.ttl > 0 ? p.ttl & 0xff : ifp !== null && ifp.hopLimit > 0 ? ifp.hopLimit : ip.defaultTtl;
+  b[o + IP4.proto] = p.protocol;
+  set16(b, o + IP4.sum, 0);
+  b.set(src.bytes, o + IP4.src);
+  b.set(db, o + IP4.dst);
+
+  // in_delayed_cksum: a transport checksum left for the device is filled here unless this exact
+  // packet goes to a link that will fill it.
+  if ((m.csumFlags & CSUM_NEEDS) !== 0
+    && (ifp === null || !ifp.link.caps.txCsumOffload || (total > mtu && m.gsoType === 0))) {
+    completeL4Checksum(m, IP4_HLEN, p.protocol, total - IP4_HLEN,
+      pseudoSum4(b, o + IP4.src, b, o + IP4.dst, p.protocol, total - IP4_HLEN), ip.scratch);
+  }
+  if (ifp === null) {
+    setHeaderChecksum(b, o);
+    return ip.loopEnqueue(m, 4);
+  }
+  if (m.gsoType !== 0) {
+    // A TCP super-segment: the link segments it (TSO) and must accept its size.
+    if (ifp.link.caps.tsoMaxBytes < total) {
+      st.ips_cantfrag++;
+      mFreem(m);
+      return EMSGSIZE;
+    }
+  } else if (total > mtu) {
+    if (p.dontFrag) {
+      // RFC 1191 §3: DF set and too big: the sender learns through EMSGSIZE, not fragments.
+      st.ips_cantfrag++;
+      mFreem(m);
+      return EMSGSIZE;
+    }
+    return ipFragment(ip, m, mtu, ifp, now);
+  }
+  setHeaderChecksum(b, o);
+  if (!ifp.enqueue(m, now)) {
+    st.ips_ifdownout++;
+    return ENETDOWN;
+  }
+  return 0;
+}
+
+/** Fills the header checksum of the IPv4 header at b[o..] (RFC 791 §3.1). */
+export function setHeaderChecksum(b: Uint8Array, o: number): void {
+  const hlen = (b[o]! & 0x0f) << 2;
+  set16(b, o + IP4.sum, 0);
+  set16(b, o + IP4.sum, cksum(sumBytes(b, o, hlen)));
+}
+
+/**
+ * RFC 791 §3.2 fragmentation: each fragment carries a copy of the header and up to
+ * (mtu - hlen) rounded down to 8 bytes of payload, at an offset in 8-byte units, with MF on all but
+ * the last. Payload is referenced with mCopym (shared clusters), not copied. Takes ownership.
+ */
+export function ipFragment(ip: IpLayer, m: Mbuf, mtu: number, ifp: Ifnet, now: Instant): number {
+  const st = ip.ipstat;
+  const b = m.buf, o = m.data;
+  const hlen = (b[o]! & 0x0f) << 2;
+  const total = get16(b, o + IP4.len);
+  const fragLen = (mtu - hlen) & ~7;
+  if (fragLen < 8) {
+    st.ips_cantfrag++;
+    mFreem(m);
+    return EMSGSIZE;
+  }
+  // Offsets and MF are relative to the datagram being fragmented (itself maybe a fragment: keep its MF on the last piece).
+  const off0 = get16(b, o + IP4.off);
+  const baseOff = off0 & 0x1fff;
+  const lastMf = off0 & IP_MF;
+  const list = ip.fragScratch;
+  let n = 0;
+  for (let off = hlen; off < total; off += fragLen) {
+    const flen = Math.min(fragLen, total - off);
+    const h = ip.pool.getHdr(MT_DATA);
+    const d = h === null ? null : mCopym(m, off, flen);
+    if (h === null || d === null) {
+      if (h !== null) ip.pool.free(h);
+      for (let i = 0; i < n; i++) mFreem(list[i]!);
+      mFreem(m);
+      st.ips_odropped++;
+      return ENOBUFS;
+    }
+    h.data = h.end - hlen;
+    h.buf.set(b.subarray(o, o + hlen), h.data);
+    h.len = hlen;
+    h.next = d;
+    h.pktLen = hlen + flen;
+    h.flags |= m.flags & (M_BCAST | M_MCAST);
+    const hb = h.buf, ho = h.data;
+    set16(hb, ho + IP4.len, hlen + flen);
+    const more = off + flen < total ? IP_MF : lastMf;
+    set16(hb, ho + IP4.off, (baseOff + ((off - hlen) >>> 3)) | more);
+    setHeaderChecksum(hb, ho);
+    list[n++] = h;
+  }
+  mFreem(m);
+  st.ips_fragmented++;
+  st.ips_ofragments += n;
+  let err = 0;
+  for (let i = 0; i < n; i++) {
+    if (!ifp.enqueue(list[i]!, now) && err === 0) {
+      st.ips_ifdownout++;
+      err = ENETDOWN;
+    }
+  }
+  return err;
+}
+
+/** The first interface that is up and has an IPv4 address (limited broadcast without a route). */
+function firstIfnet4(ip: IpLayer): Ifnet | null {
+  for (const ifp of ip.ifnets) if (ifp.up && ifp.addrs4.length > 0) return ifp;
+  return null;
+}
