@@ -118,3 +118,77 @@ export const SS_NBIO = 0x100;
 export const SS_ASYNC = 0x200;
 export const SS_ISCONFIRMING = 0x400;
 export const SS_ISDISCONNECTED = 0x2000;
+
+// ---- added by the socket layer (values from bsd/sys/socketvar.h, filio.h, sockio.h) ----
+
+export const SO_NOWAKEFROMSLEEP = 0x10000;
+export const SO_TRAFFIC_CLASS = 0x1086;
+
+/** sockbuf flags (sb_flags, bsd/sys/socketvar.h). */
+export const SB_LOCK = 0x1;
+export const SB_NOINTR = 0x2;
+export const SB_RECV = 0x4;
+export const SB_SEL = 0x8;
+export const SB_ASYNC = 0x10;
+export const SB_UPCALL = 0x20;
+export const SB_KNOTE = 0x40;
+export const SB_DROP = 0x80;
+export const SB_UNIX = 0x100;
+export const SB_USRSIZE = 0x200;
+export const SB_AUTOSIZE = 0x400;
+export const SB_TRIM = 0x800;
+export const SB_NOCOMPRESS = 0x1000;
+/** sb_max: the largest socket buffer (SB_MAX, bsd/sys/socketvar.h: 8 MiB). */
+export const SB_MAX = 8 * 1024 * 1024;
+/** sb_efficiency: sb_mbmax = min(hiwat × 8, sb_max). */
+export const SB_EFFICIENCY = 8;
+/** Kernel clock ticks per second (bsd/kern/kern_clock.c hz); SO_LINGER is in ticks. */
+export const HZ = 100;
+
+/** so_flags bits (bsd/sys/socketvar.h). */
+export const SOF_NOSIGPIPE = 0x1;
+export const SOF_NOADDRAVAIL = 0x2;
+export const SOF_PCBCLEARING = 0x4;
+export const SOF_DEFUNCT = 0x8;
+export const SOF_CLOSEWAIT = 0x10;
+export const SOF_REUSESHAREUID = 0x40;
+export const SOF_NOTIFYCONFLICT = 0x400;
+export const SOF_UPCALLCLOSEWAIT = 0x800;
+export const SOF_BINDRANDOMPORT = 0x1000;
+export const SOF_NPX_SETOPTSHUT = 0x2000;
+export const SOF_NOTSENT_LOWAT = 0x80000;
+
+/** struct so_np_extensions npx_flags / npx_mask (SO_NP_EXTENSIONS). */
+export const SONPX_SETOPTSHUT = 0x1;
+export const SONPX_MASK_VALID = SONPX_SETOPTSHUT;
+
+/** Event hints (sock_catchevents). */
+export const SO_FILT_HINT_CONNRESET = 0x2;
+export const SO_FILT_HINT_CANTRCVMORE = 0x4;
+export const SO_FILT_HINT_CANTSENDMORE = 0x8;
+export const SO_FILT_HINT_TIMEOUT = 0x10;
+export const SO_FILT_HINT_CONNECTED = 0x1000;
+export const SO_FILT_HINT_DISCONNECTED = 0x2000;
+export const SO_FILT_HINT_CONNINFO_UPDATED = 0x4000;
+
+/** ioctl requests (bsd/sys/filio.h, sockio.h). */
+export const FIONREAD = 0x4004667f;
+export const FIONBIO = 0x8004667e;
+export const FIOASYNC = 0x8004667d;
+export const FIOSETOWN = 0x8004667c;
+export const FIOGETOWN = 0x4004667b;
+export const SIOCATMARK = 0x40047307;
+export const SIOCSPGRP = 0x80047308;
+export const SIOCGPGRP = 0x40047309;
+
+/** Darwin sockaddr sizes (sin_len / sin6_len). */
+export const SOCKADDR_IN_LEN = 16;
+export const SOCKADDR_IN6_LEN = 28;
+export const SOCK_MAXADDRLEN = 255;
+export const INADDR_ANY = 0;
+export const INADDR_LOOPBACK = 0x7f000001;
+export const INADDR_BROADCAST = 0xffffffff;
+
+/** so_state bits of queued children of a listener (bsd/sys/socketvar.h). */
+export const SS_INCOMP = 0x800;
+export const SS_COMP = 0x1000;
