@@ -7,7 +7,8 @@ import type { Mbuf } from './mbuf.js';
 import type { MbufPool } from './pool.js';
 import { mFreem } from './pool.js';
 import { M64KCLBYTES, MHLEN } from './constants.js';
-import { hasBytes, isCount, makeWritable, mLength, newDataMbuf } from './chain-util.js';
+import { hasBytes, isCount, mLength } from './chain-length.js';
+import { makeWritable, newDataMbuf } from './chain-storage.js';
 
 /**
  * m_copydata: copies `len` bytes at chain offset `off` into `out` at `outOff`. False, as XNU's

@@ -6,7 +6,7 @@
 import type { Mbuf } from './mbuf.js';
 import { mFreem } from './pool.js';
 import { M_PKTHDR, MCLBYTES, MHLEN, MLEN } from './constants.js';
-import { hasBytes, isCount, mLast, mLength } from './chain-util.js';
+import { hasBytes, isCount, mLast, mLength } from './chain-length.js';
 import { mCopydata } from './chain-copy.js';
 
 /**

@@ -3,6 +3,6 @@
 // copyback, copym, dup, byte-array helpers). Clusters are shared by reference by split and copym
 // and never written while shared. Functions that can fail return null/false; kpi/ maps to errno.
 
-export { mLength, mLast } from './chain-util.js';
+export { mLength, mLast } from './chain-length.js';
 export { mAdj, mPrepend, mPullup, mPulldown, mSplit, mCat, mCatPkt, mFixupPktLen } from './chain-shape.js';
 export { mCopydata, mCopyback, mAppendBytes, mCopym, mDup, mFromBytes, mToBytes } from './chain-copy.js';

@@ -1,32 +1,9 @@
-// Helpers shared by chain-shape.ts and chain-copy.ts. mLength and mLast are public (re-exported by
-// chain.ts); the rest is internal to stack/mbuf and not re-exported from index.ts.
+// Storage for chain operations: inline room, fresh data mbufs, and copy-on-write of a shared
+// cluster before writing into it (internal to stack/mbuf).
 
 import type { Mbuf } from './mbuf.js';
 import type { MbufPool } from './pool.js';
 import { M64KCLBYTES, MHLEN, MINCLSIZE, MLEN } from './constants.js';
-
-/** Sum of m_len over the m_next chain. */
-export function mLength(m: Mbuf | null): number {
-  let n = 0;
-  for (; m !== null; m = m.next) n += m.len;
-  return n;
-}
-
-/** The last mbuf of a chain. */
-export function mLast(m: Mbuf): Mbuf {
-  while (m.next !== null) m = m.next;
-  return m;
-}
-
-/** A usable byte count or offset: a non-negative safe integer (rejects NaN, fractions, Infinity). */
-export const isCount = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
-
-/** True when the chain from `m` holds at least `n` bytes; stops walking as soon as it knows. */
-export function hasBytes(m: Mbuf | null, n: number): boolean {
-  let left = n;
-  for (; m !== null && left > 0; m = m.next) left -= m.len;
-  return left <= 0;
-}
 
 /** Inline room of an mbuf: a packet header takes part of it (MHLEN vs MLEN). */
 export const inlineRoom = (m: Mbuf): number => (m.hasPkthdr ? MHLEN : MLEN);
