@@ -1,0 +1,162 @@
+// Kernel profiles: every constant and policy where TCP implementations differ, in one object.
+// XNU's values are the default (bsd/netinet/tcp_timer.h, tcp_subr.c, tcp_input.c, tcp_output.c,
+// tcp_usrreq.c); a FreeBSD profile and sysctl-style knobs only swap values, never code paths.
+
+/** One TCP option in a SYN or SYN-ACK layout, in the order the kernel writes them. */
+export type SynOptionItem = 'mss' | 'nop' | 'wscale' | 'sackOK' | 'ts' | 'eol';
+
+export interface TcpProfile {
+  readonly name: string;
+
+  // ---- option negotiation ----
+  /** SYN options in wire order; options that are disabled are skipped together with NOPs that only pad them. */
+  readonly synOptions: readonly SynOptionItem[];
+  /** SYN-ACK options in wire order (only those the peer offered are sent). */
+  readonly synAckOptions: readonly SynOptionItem[];
+  /** net.inet.tcp.rfc1323: window scaling and timestamps. */
+  readonly rfc1323: boolean;
+  /** net.inet.tcp.sack.enable */
+  readonly sack: boolean;
+  /** net.inet.tcp.ecn.enable (negotiation only; CE handling follows RFC 3168). */
+  readonly ecn: boolean;
+  /** Default MSS before negotiation (TCP_MSS 512; IPv6 1024). */
+  readonly mssDefault: number;
+  readonly v6MssDefault: number;
+  /** net.inet.tcp.minmss: TCP_MAXSEG and a peer's MSS are clamped to at least this. */
+  readonly minMss: number;
+
+  // ---- buffers ----
+  /** net.inet.tcp.sendspace / recvspace: initial socket buffer sizes. */
+  readonly sendSpace: number;
+  readonly recvSpace: number;
+  /** Buffer auto-sizing (XNU tcp_do_autorcvbuf / autosndbuf) and its ceilings. */
+  readonly autoSize: boolean;
+  readonly autoSendBufMax: number;
+  readonly autoRecvBufMax: number;
+  /** kern.ipc.maxsockbuf */
+  readonly maxSockBuf: number;
+  /** Most bytes held in one connection's out-of-order queue (memory cap). */
+  readonly reassMaxBytes: number;
+  /** Most segments held in one connection's out-of-order queue. */
+  readonly reassMaxSegments: number;
+
+  // ---- timers (milliseconds) ----
+  /** MSL; TIME_WAIT lasts 2*MSL. net.inet.tcp.msl */
+  readonly mslMs: number;
+  /** Initial RTO before any RTT sample (RFC 6298 §2.1: 1 s). net.inet.tcp.rexmit_initial */
+  readonly rtoInitialMs: number;
+  /** Lower and upper RTO bounds (TCPTV_REXMTMIN, TCPTV_REXMTMAX). */
+  readonly rtoMinMs: number;
+  readonly rtoMaxMs: number;
+  /** Added to the computed RTO to absorb delayed ACKs (TCPTV_REXMTSLOP). net.inet.tcp.rexmit_slop */
+  readonly rexmtSlopMs: number;
+  /** Retransmissions before the connection is dropped with ETIMEDOUT (TCP_MAXRXTSHIFT). */
+  readonly maxRxtShift: number;
+  /** RTO multipliers per retransmission of data (tcp_backoff). */
+  readonly backoff: readonly number[];
+  /** RTO multipliers per retransmission of a SYN (tcp_syn_backoff). */
+  readonly synBackoff: readonly number[];
+  /** Drop TCP options from the SYN after this many SYN retransmissions (net.inet.tcp.rexmit_drop_options; 0 = never). */
+  readonly synDropOptionsAfter: number;
+  /** Connection-establishment timeout (TCPTV_KEEP_INIT, TCP_CONNECTIONTIMEOUT default). net.inet.tcp.keepinit */
+  readonly keepInitMs: number;
+  /** net.inet.tcp.keepidle / keepintvl / keepcnt */
+  readonly keepIdleMs: number;
+  readonly keepIntvlMs: number;
+  readonly keepCnt: number;
+  /** FIN_WAIT_2 timeout once the socket is closed (TCPTV_FINWAIT2). */
+  readonly finWait2TimeoutMs: number;
+  /** Delayed-ACK timer. net.inet.tcp.delacktime */
+  readonly delAckMs: number;
+  /** Persist timer bounds (TCPTV_PERSMIN, TCPTV_PERSMAX). */
+  readonly persistMinMs: number;
+  readonly persistMaxMs: number;
+
+  // ---- policies ----
+  /**
+   * When to ACK in-order data: 'every-second' ACKs at least every second full-sized segment
+   * (RFC 5681 §4.2, FreeBSD); 'xnu-stretch' is XNU's tcp_delack_enabled=3 (ACK every second
+   * segment until the connection is a bulk transfer, then allow stretch ACKs up to 8 segments).
+   */
+  readonly delAckPolicy: 'every-second' | 'xnu-stretch';
+  /** Initial congestion window in segments (RFC 6928 IW10, XNU's default). */
+  readonly initialWindowSegments: number;
+  /** Default congestion-control algorithm. */
+  readonly congestionControl: 'cubic' | 'newreno';
+  /** Where PSH goes: on the last segment of what the send buffer held ('end-of-buffer', BSD). */
+  readonly pshPolicy: 'end-of-buffer' | 'every-segment';
+  /** RFC 5961 §7 challenge ACKs per second, stack-wide (net.inet.tcp.challengeack_limit). */
+  readonly challengeAckLimit: number;
+  /** net.inet.tcp.insecure_rst / insecure_syn: accept in-window RST/SYN without RFC 5961 checks. */
+  readonly insecureRst: boolean;
+  readonly insecureSyn: boolean;
+  /** net.inet.tcp.blackhole: 0 answer closed ports with RST, 1 not for SYNs, 2 never. */
+  readonly blackhole: 0 | 1 | 2;
+  /** net.inet.tcp.drop_synfin: drop segments with both SYN and FIN. */
+  readonly dropSynFin: boolean;
+  /** net.inet.tcp.icmp_may_rst: ICMP unreachables may reset a connection in SYN_SENT (RFC 5927 §4.1). */
+  readonly icmpMayRst: boolean;
+  /** RFC 3042 limited transmit. */
+  readonly limitedTransmit: boolean;
+  /** RFC 7661/2861 congestion window validation after idle. */
+  readonly cwndValidation: boolean;
+  /** net.inet.tcp.tso: build super-segments when the link offers segmentation offload. */
+  readonly tso: boolean;
+}
+
+/** XNU (xnu-11417, macOS 15). */
+export const XNU_PROFILE: TcpProfile = {
+  name: 'xnu',
+  // macOS SYN: mss 1460,nop,wscale 6,nop,nop,TS val .. ecr 0,sackOK,eol (24 bytes).
+  synOptions: ['mss', 'nop', 'wscale', 'nop', 'nop', 'ts', 'sackOK', 'eol'],
+  synAckOptions: ['mss', 'nop', 'wscale', 'sackOK', 'ts'],
+  rfc1323: true,
+  sack: true,
+  ecn: false,
+  mssDefault: 512,
+  v6MssDefault: 1024,
+  minMss: 216,
+  sendSpace: 1448 * 256,
+  recvSpace: 1448 * 384,
+  autoSize: true,
+  autoSendBufMax: 4 * 1024 * 1024,
+  autoRecvBufMax: 4 * 1024 * 1024,
+  maxSockBuf: 8 * 1024 * 1024,
+  reassMaxBytes: 4 * 1024 * 1024,
+  reassMaxSegments: 1024,
+  mslMs: 15_000,
+  rtoInitialMs: 1000,
+  rtoMinMs: 30,
+  rtoMaxMs: 64_000,
+  rexmtSlopMs: 200,
+  maxRxtShift: 12,
+  backoff: [1, 2, 4, 8, 16, 32, 64, 64, 64, 64, 64, 64, 64],
+  synBackoff: [1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64, 64, 64],
+  synDropOptionsAfter: 0,
+  keepInitMs: 75_000,
+  keepIdleMs: 7_200_000,
+  keepIntvlMs: 75_000,
+  keepCnt: 8,
+  finWait2TimeoutMs: 60_000,
+  delAckMs: 100,
+  persistMinMs: 5_000,
+  persistMaxMs: 60_000,
+  delAckPolicy: 'xnu-stretch',
+  initialWindowSegments: 10,
+  congestionControl: 'cubic',
+  pshPolicy: 'end-of-buffer',
+  challengeAckLimit: 10,
+  insecureRst: false,
+  insecureSyn: false,
+  blackhole: 0,
+  dropSynFin: true,
+  icmpMayRst: true,
+  limitedTransmit: true,
+  cwndValidation: true,
+  tso: true,
+};
+
+/** A profile with some values replaced (tests shorten MSL and timers this way). */
+export function withProfile(base: TcpProfile, changes: Partial<TcpProfile>): TcpProfile {
+  return { ...base, ...changes };
+}
