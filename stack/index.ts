@@ -28,3 +28,4 @@ export { Udp, UDP_SENDSPACE, UDP_RECVSPACE } from './udp/udp.js';
 export type { UdpOptions } from './udp/udp.js';
 export { UdpStats } from './udp/udp-stats.js';
 export { InPcb, InPcbTable } from './inpcb/in-pcb.js';
+export * from './tcp/index.js';

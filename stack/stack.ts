@@ -22,9 +22,12 @@ import type { Ifnet } from './ip/ifnet.js';
 import { EEXIST, ESRCH } from './ip/route.js';
 import { SocketLayer } from './socket/socket-layer.js';
 import type { SocketLayerOptions } from './socket/socket-layer.js';
-import { IPPROTO_UDP } from './socket/constants.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from './socket/constants.js';
 import { Udp } from './udp/udp.js';
 import type { UdpOptions } from './udp/udp.js';
+import { Tcp } from './tcp/tcp.js';
+import type { TcpOptions, TcpRouteCaps } from './tcp/tcp.js';
+import type { LinkCaps } from './link/link.js';
 
 export interface StackOptions {
   readonly env: Env;
@@ -35,6 +38,8 @@ export interface StackOptions {
   /** Socket layer limits (sb_max, somaxconn). */
   readonly sockets?: SocketLayerOptions;
   readonly udp?: UdpOptions;
+  /** TCP: the kernel profile (default XNU_PROFILE) and the ephemeral port range. */
+  readonly tcp?: TcpOptions;
 }
 
 export interface AddRouteOptions {
@@ -63,6 +68,7 @@ export class Stack implements StackContext, Pollable, StackEntry {
   /** The protocol-independent socket layer: socreate and the protocol switch. */
   readonly sockets: SocketLayer;
   readonly udp: Udp;
+  readonly tcp: Tcp;
   private readonly deferreds: Deferred[] = [];
   private depth = 0;
   private workPending = false;
@@ -76,6 +82,8 @@ export class Stack implements StackContext, Pollable, StackEntry {
     this.sockets = new SocketLayer(this, opts.sockets);
     this.udp = new Udp(this, this.sockets, this.ip, opts.udp);
     this.ip.registerProtocol(IPPROTO_UDP, this.udp);
+    this.tcp = new Tcp(this, this.sockets, this.ip, new IpRouteCaps(this.ip), opts.tcp);
+    this.ip.registerProtocol(IPPROTO_TCP, this.tcp);
   }
 
   // ---- configuration ----
@@ -206,5 +214,15 @@ export class Stack implements StackContext, Pollable, StackEntry {
     ip.flushOutput(now);
     // Work left over (a bound was hit): pollAt() says "now" so the driver comes back at once.
     this.workPending = ip.loopPending > 0 || this.anyDeferred();
+  }
+}
+
+/** TCP's view of the outgoing link's offloads: route → interface → link caps (null for our own addresses). */
+class IpRouteCaps implements TcpRouteCaps {
+  constructor(private readonly ip: IpLayer) {}
+  linkCaps(dst: IpAddr, ifscope: number): LinkCaps | null {
+    if (this.ip.isLocalAddress(dst)) return null;
+    const ifp = this.ip.outputIfnet(dst.family, dst.bytes, 0, ifscope);
+    return ifp === null ? null : ifp.link.caps;
   }
 }

@@ -109,7 +109,9 @@ export const XNU_PROFILE: TcpProfile = {
   name: 'xnu',
   // macOS SYN: mss 1460,nop,wscale 6,nop,nop,TS val .. ecr 0,sackOK,eol (24 bytes).
   synOptions: ['mss', 'nop', 'wscale', 'nop', 'nop', 'ts', 'sackOK', 'eol'],
-  synAckOptions: ['mss', 'nop', 'wscale', 'sackOK', 'ts'],
+  // XNU has no syncache: the SYN-ACK comes from the same tcp_output code as the SYN (MSS; NOP,WS;
+  // NOP,NOP,TS; SACK-permitted "tacked on last"; EOL padding), each option only if the peer offered it.
+  synAckOptions: ['mss', 'nop', 'wscale', 'nop', 'nop', 'ts', 'sackOK', 'eol'],
   rfc1323: true,
   sack: true,
   ecn: false,

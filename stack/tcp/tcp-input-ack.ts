@@ -1,0 +1,325 @@
+// ACK processing of tcp_input (RFC 9293 §3.10.7.4 "fifth"): SYN_RECEIVED completing the
+// handshake, RFC 5961 §5.2 ACK acceptability, duplicate ACKs with fast retransmit / NewReno
+// (RFC 5681 §3.2, RFC 6582), SACK scoreboard and recovery (RFC 6675), limited transmit
+// (RFC 3042), RTT measurement (RFC 7323 §4 RTTM from TSecr, else the timed segment; Karn),
+// RTO management (RFC 6298 §5), congestion-window growth (CongestionControl), freeing
+// acknowledged data from so_snd, and the FIN_WAIT_1 / CLOSING / LAST_ACK / TIME_WAIT transitions.
+
+import type { Mbuf } from '../mbuf/mbuf.js';
+import { mFreem } from '../mbuf/pool.js';
+import type { Instant } from '../time/instant.js';
+import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from '../wire/seq.js';
+import { TH_FIN } from '../wire/tcp.js';
+import { sowwakeup, soisconnected, soisdisconnected } from '../socket/socket.js';
+import { SS_CANTRCVMORE } from '../socket/constants.js';
+import type { Tcp } from './tcp.js';
+import {
+  TCPS_CLOSING, TCPS_ESTABLISHED, TCPS_FIN_WAIT_1, TCPS_FIN_WAIT_2, TCPS_LAST_ACK,
+  TCPS_SYN_RECEIVED, TCPS_TIME_WAIT,
+} from './tcp-fsm.js';
+import {
+  TF_CHILD, TF_CLOSED, TF_SENTFIN, TF_FASTRECOVERY, TF_NEEDFIN, TF_RCVD_TSTMP, TF_SACK_PERMIT, TT_2MSL, TT_KEEP,
+  TT_PERSIST, TT_REXMT, Tcpcb,
+} from './tcp-var.js';
+import { ipHdrLen, tcpChallengeAckAllowed, tcpClose, tcpRespondTp, tcpTimeWait, tcpTsval } from './tcp-subr.js';
+import { keepIdleUs, tcpClearTimer, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
+import { tcpOutput } from './tcp-output.js';
+import { SEG_CONTINUE, SEG_DONE, tcpDropWithReset } from './tcp-input.js';
+import { tcpDropAfterAck } from './tcp-input-sync.js';
+import { TH_ACK } from '../wire/tcp.js';
+
+/** TCPOLEN of the largest options a data segment may carry (for TSO sizing). */
+const MAX_OPTLEN = 40;
+
+/**
+ * The connection is established (SYN-ACK received, or the ACK of our SYN-ACK): ESTABLISHED (or
+ * FIN_WAIT_1 when a close was asked for meanwhile), the congestion window initialized
+ * (RFC 6928 IW), the route's offloads looked up (TSO, checksum), the socket connected (a child
+ * moves to its listener's completed queue), the keepalive timer started.
+ */
+export function tcpEstablished(tcp: Tcp, tp: Tcpcb, now: Instant): void {
+  const st = tcp.stats;
+  const p = tcp.profile;
+  tp.t_state = (tp.t_flags & TF_NEEDFIN) !== 0 ? TCPS_FIN_WAIT_1 : TCPS_ESTABLISHED;
+  tp.t_flags &= ~TF_NEEDFIN;
+  st.tcps_connects++;
+  if ((tp.t_flags & TF_CHILD) !== 0) st.tcps_accepts++;
+  tp.cc.connInit(tp, p.initialWindowSegments, now);
+  const pcb = tp.t_inpcb;
+  const caps = tcp.routeCaps === null ? null : tcp.routeCaps.linkCaps(pcb.faddr, pcb.ifscope);
+  if (caps !== null) {
+    tp.t_txcsum = caps.txCsumOffload;
+    if (p.tso && caps.tsoMaxBytes > 0) {
+      const max = (caps.tsoMaxBytes < 65535 ? caps.tsoMaxBytes : 65535) - ipHdrLen(pcb.family) - 20 - MAX_OPTLEN;
+      tp.t_tsomax = max > tp.t_maxopd ? max : 0;
+    }
+  }
+  tp.t_sndtime = now;
+  tcpSetTimer(tcp, tp, TT_KEEP, now + keepIdleUs(tcp, tp));
+  if (tp.so !== null) soisconnected(tp.so);
+}
+
+/** RFC 7323 §4.1 RTTM: the RTT a TSecr echoes, in µs (ms resolution), or -1 when unusable. */
+function tsRttUs(tp: Tcpcb, tsecr: number, now: Instant): number {
+  const d = (tcpTsval(tp, now) - tsecr) | 0;
+  return d >= 0 && d < 0x7fffffff ? d * 1000 : -1;
+}
+
+/**
+ * Processes the ACK field. Returns SEG_DONE when the segment was consumed (dropped, answered, or
+ * the connection closed), SEG_CONTINUE to go on with step 6 (window, urgent, data, FIN).
+ */
+export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number {
+  const c = tcp.inp;
+  const st = tcp.stats;
+  const o = tcp.optScratch;
+  const p = tcp.profile;
+
+  if (tp.t_state === TCPS_SYN_RECEIVED) {
+    // RFC 9293: "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state".
+    if (seqLe(c.ack, tp.snd_una) || seqGt(c.ack, tp.snd_max)) {
+      st.tcps_badack_synstate++;
+      tcpDropWithReset(tcp, m, now);
+      return SEG_DONE;
+    }
+    tp.snd_wnd = c.tiwin;
+    tp.snd_wl1 = seqAdd(c.seq, -1);
+    // Our SYN is acknowledged: it occupies one sequence number but no buffer byte.
+    tp.snd_una = seqAdd(tp.iss, 1);
+    if (seqLt(tp.snd_nxt, tp.snd_una)) tp.snd_nxt = tp.snd_una;
+    if (tp.t_rtttime >= 0 && tp.t_rxtshift === 0) {
+      tp.rtt.sample(now - tp.t_rtttime);
+      st.tcps_rttupdated++;
+    }
+    tp.t_rtttime = -1;
+    tp.t_rxtshift = 0;
+    tp.t_rxtcur = tp.rtt.rtoUs();
+    if (tp.snd_una === tp.snd_max) tcpClearTimer(tp, TT_REXMT);
+    tcpEstablished(tcp, tp, now);
+    if ((tp.t_flags & TF_CLOSED) !== 0) {
+      mFreem(m);
+      return SEG_DONE;
+    }
+  }
+
+  // RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.MAX].
+  if (seqGt(c.ack, tp.snd_max)) {
+    st.tcps_rcvacktoomuch++;
+    tcpDropAfterAck(tcp, tp, m, now);
+    return SEG_DONE;
+  }
+  if (seqLt(c.ack, seqAdd(tp.snd_una, -tp.max_sndwnd))) {
+    st.tcps_rcvackoutofwindow++;
+    mFreem(m);
+    if (tcpChallengeAckAllowed(tcp, now)) tcpRespondTp(tcp, tp, tp.snd_nxt, tp.rcv_nxt, TH_ACK, now);
+    return SEG_DONE;
+  }
+  const sackOn = (tp.t_flags & TF_SACK_PERMIT) !== 0;
+  if (sackOn && o.sackCount > 0 && tp.t_state >= TCPS_ESTABLISHED) {
+    tp.scoreboard.updateInterleaved(tp.snd_una, tp.snd_max, o.sackBlocks, o.sackCount);
+  }
+
+  if (seqLe(c.ack, tp.snd_una)) {
+    // RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT": no data, no window change, outstanding data, ack == snd_una.
+    if (c.tlen === 0 && c.tiwin === tp.snd_wnd && c.ack === tp.snd_una && tp.snd_max !== tp.snd_una &&
+        (c.flags & TH_FIN) === 0) {
+      st.tcps_rcvdupack++;
+      if (tcpDupAck(tcp, tp, now)) {
+        mFreem(m);
+        return SEG_DONE;
+      }
+    } else {
+      tp.t_dupacks = 0;
+    }
+    return SEG_CONTINUE;
+  }
+
+  // ---- new data acknowledged ----
+  const acked = seqSub(c.ack, tp.snd_una);
+  const inRecovery = (tp.t_flags & TF_FASTRECOVERY) !== 0;
+  if (inRecovery) {
+    if (seqGe(c.ack, tp.snd_recover)) {
+      // RFC 6582 §3.2 step 3 / RFC 6675 §5 (full ACK): recovery ends.
+      tp.t_flags &= ~TF_FASTRECOVERY;
+      tp.t_dupacks = 0;
+      tp.cc.postRecovery(tp, now);
+    } else {
+      st.tcps_partialack++;
+      if (!sackOn) tcpNewRenoPartialAck(tcp, tp, acked, now);
+      // SACK: the scoreboard was updated; output below retransmits NextSeg() (RFC 6675 §5 (C)).
+    }
+  } else {
+    tp.t_dupacks = 0;
+  }
+  st.tcps_rcvackpack++;
+  st.tcps_rcvackbyte += acked;
+
+  // RTT (RFC 7323 §4.1 RTTM with TSecr; otherwise the timed segment, Karn's rule via t_rtttime).
+  let sampled = false;
+  if (tp.t_rtttime >= 0 && seqGt(c.ack, tp.t_rtseq)) {
+    tp.rtt.sample(now - tp.t_rtttime);
+    tp.t_rtttime = -1;
+    sampled = true;
+  } else if (o.tsPresent && o.tsEcr !== 0 && (tp.t_flags & TF_RCVD_TSTMP) !== 0) {
+    const r = tsRttUs(tp, o.tsEcr, now);
+    if (r >= 0) {
+      tp.rtt.sample(r);
+      sampled = true;
+    }
+  }
+  if (sampled) {
+    st.tcps_rttupdated++;
+    tp.t_rxtshift = 0;
+    tp.t_rxtcur = tp.rtt.rtoUs();
+  }
+
+  // RFC 6298 §5.2/5.3: everything acked → stop the timer; else restart it.
+  if (c.ack === tp.snd_max) tcpClearTimer(tp, TT_REXMT);
+  else if (!tcpTimerArmed(tp, TT_PERSIST)) tcpSetTimer(tcp, tp, TT_REXMT, now + tp.t_rxtcur);
+
+  if ((tp.t_flags & TF_FASTRECOVERY) === 0 && tp.t_state >= TCPS_ESTABLISHED && !inRecovery) {
+    tp.cc.ackReceived(tp, acked, now);
+  }
+
+  // Free what was acknowledged; a FIN counts one beyond the buffer.
+  const so = tp.so;
+  const sbcc = so === null ? 0 : so.so_snd.sb_cc;
+  let ourfinisacked = false;
+  if (acked > sbcc) {
+    if (so !== null && sbcc > 0) so.so_snd.sbdrop(sbcc);
+    tp.snd_wnd -= sbcc;
+    ourfinisacked = (tp.t_flags & TF_SENTFIN) !== 0;
+  } else {
+    if (so !== null) so.so_snd.sbdrop(acked);
+    tp.snd_wnd -= acked;
+  }
+  if (tp.snd_wnd < 0) tp.snd_wnd = 0;
+  if (so !== null) sowwakeup(so);
+  tp.snd_una = c.ack;
+  if (seqLt(tp.snd_nxt, tp.snd_una)) tp.snd_nxt = tp.snd_una;
+  if (seqLt(tp.snd_highrxt, tp.snd_una)) tp.snd_highrxt = tp.snd_una;
+  if (seqLt(tp.snd_up, tp.snd_una)) tp.snd_up = tp.snd_una;
+  if (sackOn) tp.scoreboard.ackedThrough(tp.snd_una);
+
+  switch (tp.t_state) {
+    case TCPS_FIN_WAIT_1:
+      if (ourfinisacked) {
+        // XNU: if we cannot receive any more, the closing user can proceed; the FIN_WAIT_2 timer
+        // guards against a peer that never sends its FIN.
+        if (so !== null && (so.so_state & SS_CANTRCVMORE) !== 0) {
+          soisdisconnected(so);
+          tcpSetTimer(tcp, tp, TT_2MSL, now + p.finWait2TimeoutMs * 1000);
+        }
+        tp.t_state = TCPS_FIN_WAIT_2;
+      }
+      break;
+    case TCPS_CLOSING:
+      if (ourfinisacked) {
+        tcpTimeWait(tcp, tp, now);
+        mFreem(m);
+        return SEG_DONE;
+      }
+      break;
+    case TCPS_LAST_ACK:
+      if (ourfinisacked) {
+        tcpClose(tcp, tp);
+        mFreem(m);
+        return SEG_DONE;
+      }
+      break;
+    case TCPS_TIME_WAIT:
+      // Only a retransmitted FIN can arrive: acknowledge it and restart 2*MSL.
+      st.tcps_tw_acked++;
+      tcpSetTimer(tcp, tp, TT_2MSL, now + 2 * p.mslMs * 1000);
+      tcpDropAfterAck(tcp, tp, m, now);
+      return SEG_DONE;
+  }
+  return SEG_CONTINUE;
+}
+
+/**
+ * A duplicate ACK (RFC 5681 §3.2, RFC 6582, RFC 6675, RFC 3042). Returns true when it was used up
+ * (fast retransmit, recovery inflation, limited transmit), false to continue with step 6.
+ */
+function tcpDupAck(tcp: Tcp, tp: Tcpcb, now: Instant): boolean {
+  const st = tcp.stats;
+  const p = tcp.profile;
+  const c = tcp.inp;
+  const sackOn = (tp.t_flags & TF_SACK_PERMIT) !== 0;
+  if (!tcpTimerArmed(tp, TT_REXMT) || c.ack !== tp.snd_una) {
+    tp.t_dupacks = 0;
+    return false;
+  }
+  tp.t_dupacks++;
+  if ((tp.t_flags & TF_FASTRECOVERY) !== 0) {
+    if (!sackOn) tp.snd_cwnd += tp.t_maxseg; // RFC 6582 §3.2 step 4: inflate
+    tcpOutput(tcp, tp, now);
+    return true;
+  }
+  const lost = sackOn && tp.scoreboard.isLost(tp.snd_una, tp.t_maxseg);
+  if (tp.t_dupacks >= 3 || lost) {
+    // RFC 6582 §3.2 step 2: no new recovery for losses from before the last one.
+    if (!seqGt(c.ack, tp.snd_recover) && tp.snd_recover !== tp.iss) {
+      tp.t_dupacks = 0;
+      return false;
+    }
+    tp.snd_recover = tp.snd_max;
+    tp.t_flags |= TF_FASTRECOVERY;
+    tp.cc.congSignal(tp, 'dupack', now);
+    tcpClearTimer(tp, TT_REXMT);
+    tp.t_rtttime = -1;
+    st.tcps_sndfastrexmit++;
+    // RFC 6675 §5 (4.2) / RFC 6582 §3.2 step 2: retransmit the first unacknowledged segment now,
+    // whatever pipe and cwnd say; SACK recovery then continues with NextSeg() (step C).
+    const onxt = tp.snd_nxt;
+    const ocwnd = tp.snd_cwnd;
+    tp.snd_nxt = tp.snd_una;
+    tp.snd_cwnd = tp.t_maxseg;
+    tp.t_flags &= ~TF_FASTRECOVERY;
+    tcpOutput(tcp, tp, now);
+    tp.t_flags |= TF_FASTRECOVERY;
+    if (sackOn) {
+      st.tcps_sack_recovery_episode++;
+      tp.snd_highrxt = tp.snd_nxt;
+      tp.snd_cwnd = ocwnd;
+      if (seqGt(onxt, tp.snd_nxt)) tp.snd_nxt = onxt;
+      tcpOutput(tcp, tp, now);
+      return true;
+    }
+    // RFC 6582 §3.2 step 2: cwnd = ssthresh + 3*SMSS.
+    tp.snd_cwnd = tp.snd_ssthresh + tp.t_dupacks * tp.t_maxseg;
+    if (seqGt(onxt, tp.snd_nxt)) tp.snd_nxt = onxt;
+    return true;
+  }
+  if (p.limitedTransmit && tp.snd_nxt === tp.snd_max) {
+    // RFC 3042: each of the first two duplicate ACKs may send one new segment.
+    const ocwnd = tp.snd_cwnd;
+    const omax = tp.snd_max;
+    tp.snd_cwnd = seqSub(tp.snd_nxt, tp.snd_una) + tp.t_dupacks * tp.t_maxseg;
+    tcpOutput(tcp, tp, now);
+    tp.snd_cwnd = ocwnd;
+    if (tp.snd_max !== omax) st.tcps_limitedxmit++;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * RFC 6582 §3.2 step 5 (BSD tcp_newreno_partial_ack): retransmit the first unacknowledged
+ * segment, deflate cwnd by the amount acknowledged and add back one SMSS.
+ */
+function tcpNewRenoPartialAck(tcp: Tcp, tp: Tcpcb, acked: number, now: Instant): void {
+  const c = tcp.inp;
+  const onxt = tp.snd_nxt;
+  const ocwnd = tp.snd_cwnd;
+  tcpClearTimer(tp, TT_REXMT);
+  tp.t_rtttime = -1;
+  tp.snd_nxt = c.ack;
+  tp.snd_cwnd = tp.t_maxseg + acked;
+  // The output below runs against the old snd_una: off = acked, one segment from c.ack.
+  tcpOutput(tcp, tp, now);
+  tp.snd_cwnd = ocwnd;
+  if (seqGt(onxt, tp.snd_nxt)) tp.snd_nxt = onxt;
+  tp.snd_cwnd = tp.snd_cwnd > acked ? tp.snd_cwnd - acked : 0;
+  tp.snd_cwnd += tp.t_maxseg;
+}

@@ -1,0 +1,251 @@
+// The TCP control block (struct tcpcb, bsd/netinet/tcp_var.h): one per connection, hung off the
+// InPcb (pcb.ppcb) whose socket is tp.so. Variables keep their RFC 9293 / BSD names (snd_una,
+// snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2, iss, rcv_nxt, rcv_wnd, rcv_adv, irs, t_maxseg).
+// tcp-input*.ts, tcp-output.ts and tcp-timers.ts read and write it; tcp-subr.ts creates and frees it.
+//
+// Timers (style §3): five deadlines live here as plain fields (0 = off); one Timer per tcpcb is
+// armed at the earliest of them (tcpTimerSync in tcp-timers.ts), so arming a timer is a field write
+// plus, only when the new deadline is earlier than the armed one, one heap operation.
+
+import type { Instant } from '../time/instant.js';
+import { Timer } from '../time/timers.js';
+import type { TimerTarget } from '../time/timers.js';
+import type { InPcb } from '../inpcb/in-pcb.js';
+import type { Socket } from '../socket/socket.js';
+import type { CongestionControl, CcConn } from './tcp-cc.js';
+import type { TcpState } from './tcp-fsm.js';
+import { TCPS_CLOSED } from './tcp-fsm.js';
+import type { Seq } from '../wire/seq.js';
+import type { RttEstimator } from './tcp-rtt.js';
+import type { SackRcvBlocks, SackScoreboard } from './tcp-sack.js';
+import type { TcpReassQueue } from './tcp-reass.js';
+
+// ---- t_flags (XNU values where the API exposes them: TCP_NODELAY returns TF_NODELAY = 4) ----
+/** Send an ACK now (not delayed). */
+export const TF_ACKNOW = 0x1;
+/** An ACK is being delayed (the delayed-ACK deadline is armed). */
+export const TF_DELACK = 0x2;
+/** TCP_NODELAY: Nagle off. getsockopt returns this raw bit. */
+export const TF_NODELAY = 0x4;
+/** TCP_NOOPT: send no options. */
+export const TF_NOOPT = 0x8;
+/** Our FIN has been sent. */
+export const TF_SENTFIN = 0x10;
+/** We offered window scaling in our SYN / SYN-ACK. */
+export const TF_REQ_SCALE = 0x20;
+/** The peer's SYN carried window scaling. */
+export const TF_RCVD_SCALE = 0x40;
+/** We offered timestamps. */
+export const TF_REQ_TSTMP = 0x80;
+/** The peer's SYN carried timestamps. */
+export const TF_RCVD_TSTMP = 0x100;
+/** Both sides sent SACK-permitted. */
+export const TF_SACK_PERMIT = 0x200;
+/** A FIN is to be sent once the send buffer drains (shutdown/close). */
+export const TF_NEEDFIN = 0x800;
+/** TCP_NOPUSH: do not send partial segments. */
+export const TF_NOPUSH = 0x1000;
+/** Output is sending a persist probe into a zero window (t_force). */
+export const TF_FORCEDATA = 0x10000;
+/** We advertised a zero window. */
+export const TF_RXWIN0SENT = 0x20000;
+/** In NewReno / SACK fast recovery (IN_FASTRECOVERY). */
+export const TF_FASTRECOVERY = 0x40000;
+/** The socket asked for keepalives (mirrors SO_KEEPALIVE at the time the timer runs). */
+export const TF_KEEPALIVE_ARMED = 0x80000;
+/** The tcpcb has been closed (tcp_close ran): every later call is a no-op. */
+export const TF_CLOSED = 0x100000;
+/** Our SYN offered SACK-permitted. */
+export const TF_REQ_SACK = 0x200000;
+/** The connection was accepted from a listener (a child). */
+export const TF_CHILD = 0x400000;
+/** A window update must be sent (the application read enough). */
+export const TF_WINUPDATE = 0x800000;
+
+// ---- t_oobflags ----
+/** An urgent byte is held in t_iobc. */
+export const TCPOOB_HAVEDATA = 0x1;
+/** The urgent byte was read (MSG_OOB returns EINVAL afterwards until new urgent data). */
+export const TCPOOB_HADDATA = 0x2;
+
+/** TCP_MAXWIN: the largest unscaled window. */
+export const TCP_MAXWIN = 65535;
+/** TCP_MAX_WINSHIFT */
+export const TCP_MAX_WINSHIFT = 14;
+/** The most windows we let a connection's window advertisement drift (rcv_adv bookkeeping). */
+export const TCP_MAXOLEN = 40;
+
+// Timer indices into Tcpcb.t_timer.
+export const TT_REXMT = 0;
+export const TT_PERSIST = 1;
+export const TT_KEEP = 2;
+export const TT_2MSL = 3;
+export const TT_DELACK = 4;
+export const TT_NTIMERS = 5;
+export const timerNames: readonly string[] = ['REXMT', 'PERSIST', 'KEEP', '2MSL', 'DELACK'];
+
+/** What a tcpcb needs from the protocol object (implemented by Tcp; avoids an import cycle). */
+export interface TcpcbOwner {
+  /** Called when the tcpcb's timer fires. */
+  tcpTimer(tp: Tcpcb, now: Instant): void;
+}
+
+export class Tcpcb implements TimerTarget, CcConn {
+  t_state: TcpState = TCPS_CLOSED;
+  t_flags = 0;
+  /** The socket; null once it was detached (closed socket in TIME_WAIT). */
+  so: Socket | null;
+
+  // ---- send sequence space (RFC 9293 §3.3.1) ----
+  iss: Seq = 0;
+  snd_una: Seq = 0;
+  snd_nxt: Seq = 0;
+  /** Highest sequence number sent (snd_nxt may be pulled back for retransmission). */
+  snd_max: Seq = 0;
+  /** Urgent pointer (seq of the byte after the urgent byte, BSD convention). */
+  snd_up: Seq = 0;
+  snd_wl1: Seq = 0;
+  snd_wl2: Seq = 0;
+  /** Peer's window in bytes (already scaled). */
+  snd_wnd = 0;
+  /** Largest window the peer ever offered (RFC 5961 §5.2 MAX.SND.WND, sender SWS). */
+  max_sndwnd = 0;
+  /** NewReno recovery point (RFC 6582 "recover"). */
+  snd_recover: Seq = 0;
+  /** RFC 6675 HighRxt: highest sequence retransmitted in this SACK recovery. */
+  snd_highrxt: Seq = 0;
+
+  // ---- receive sequence space ----
+  irs: Seq = 0;
+  rcv_nxt: Seq = 0;
+  rcv_wnd = 0;
+  /** Right edge of the window we advertised (rcv_nxt + window at the last segment sent). */
+  rcv_adv: Seq = 0;
+  /** Receive urgent pointer (seq of the byte after the urgent byte). */
+  rcv_up: Seq = 0;
+  /** rcv_nxt at the last ACK sent. */
+  last_ack_sent: Seq = 0;
+
+  // ---- options ----
+  /** Sender MSS in data bytes, timestamps option excluded (BSD t_maxseg). */
+  t_maxseg: number;
+  /** Largest segment payload plus options the peer accepts (BSD t_maxopd). */
+  t_maxopd: number;
+  /** Our MSS option value (from the route MTU). */
+  t_ourmss = 0;
+  /** MSS the peer announced (0 = none: the default applies). */
+  t_peermss = 0;
+  /** A TCP_MAXSEG the user set (0 = none): an upper bound on t_maxseg. */
+  t_usermss = 0;
+  snd_scale = 0;
+  rcv_scale = 0;
+  /** The shift we offered. */
+  request_r_scale = 0;
+  ts_recent = 0;
+  /** When ts_recent was recorded (µs), for the 24-day PAWS invalidation (RFC 7323 §5.5). */
+  ts_recent_age: Instant = 0;
+  /** Per-connection random TSval offset (RFC 7323 §5.4). */
+  ts_offset = 0;
+
+  // ---- congestion control (CcConn) ----
+  snd_cwnd = 0;
+  snd_ssthresh = 0x3fffffff;
+  ccState: unknown = null;
+  cc: CongestionControl;
+
+  // ---- RTT / retransmission ----
+  rtt: RttEstimator;
+  /** Time the timed segment was sent (µs), -1 when no segment is being timed (Karn). */
+  t_rtttime: Instant = -1;
+  t_rtseq: Seq = 0;
+  /** Retransmissions of the current segment (BSD t_rxtshift). */
+  t_rxtshift = 0;
+  /** Current RTO in µs. */
+  t_rxtcur = 0;
+  t_dupacks = 0;
+  /** Last time a segment was received (µs): keepalive idle and idle-restart. */
+  t_rcvtime: Instant = 0;
+  /** Last time data was sent when the connection was idle (µs). */
+  t_sndtime: Instant = 0;
+  /** Persist backoff shift. */
+  t_persistshift = 0;
+  /** Keepalive probes sent without answer. */
+  t_keepprobes = 0;
+  /** Segments received since the last ACK we sent (delayed-ACK policy). */
+  t_unacksegs = 0;
+  /** Full-sized segments received in a row (xnu-stretch: bulk-transfer detection). */
+  t_rcvbulk = 0;
+  /** Last soft error (ICMP unreachable...), reported if the connection times out. */
+  t_softerror = 0;
+  /** When the connection-establishment timer was started (µs). */
+  t_connstart: Instant = 0;
+
+  // ---- offloads of the route (set when the connection is established) ----
+  /** Largest TSO super-segment payload+options (0 = no TSO). */
+  t_tsomax = 0;
+  /** The link fills the checksum (CSUM_NEEDS). */
+  t_txcsum = false;
+
+  // ---- per-socket knobs (ms); 0 = the profile default ----
+  t_keepidle = 0;
+  t_keepintvl = 0;
+  t_keepcnt = 0;
+  t_keepinit = 0;
+  /** TCP_NOTSENT_LOWAT bytes (0 = off). */
+  t_notsent_lowat = 0;
+
+  // ---- urgent data ----
+  t_oobflags = 0;
+  t_iobc = 0;
+
+  // ---- SACK and reassembly ----
+  sackRcv: SackRcvBlocks;
+  scoreboard: SackScoreboard;
+  reass: TcpReassQueue;
+
+  // ---- timers ----
+  /** Deadlines in µs by TT_* index; 0 = off. */
+  readonly t_timer = new Float64Array(TT_NTIMERS);
+  readonly timer: Timer;
+
+  constructor(
+    readonly owner: TcpcbOwner,
+    readonly t_inpcb: InPcb,
+    so: Socket | null,
+    cc: CongestionControl,
+    rtt: RttEstimator,
+    sackRcv: SackRcvBlocks,
+    scoreboard: SackScoreboard,
+    reass: TcpReassQueue,
+    mssDefault: number,
+  ) {
+    this.so = so;
+    this.cc = cc;
+    this.ccState = cc.newState();
+    this.rtt = rtt;
+    this.sackRcv = sackRcv;
+    this.scoreboard = scoreboard;
+    this.reass = reass;
+    this.t_maxseg = mssDefault;
+    this.t_maxopd = mssDefault;
+    this.timer = new Timer(this);
+  }
+
+  onTimer(_t: Timer, now: Instant): void {
+    this.owner.tcpTimer(this, now);
+  }
+
+  // ---- CcConn ----
+  get flight(): number {
+    if ((this.t_flags & TF_FASTRECOVERY) !== 0 && (this.t_flags & TF_SACK_PERMIT) !== 0) {
+      return this.scoreboard.pipe(this.snd_una, this.snd_max, this.snd_highrxt, this.t_maxseg);
+    }
+    return (this.snd_max - this.snd_una) >>> 0;
+  }
+  get srttUs(): number { return this.rtt.srttUs; }
+  get minRttUs(): number { return this.rtt.minRttUs; }
+  get inRecovery(): boolean { return (this.t_flags & TF_FASTRECOVERY) !== 0; }
+}
+
+/** intotcpcb */
+export const intotcpcb = (pcb: InPcb | null): Tcpcb | null => (pcb === null ? null : (pcb.ppcb as Tcpcb | null));

@@ -1,0 +1,119 @@
+// Tcp: the TCP protocol object of one stack (XNU's tcbinfo + tcp protosw + the tcp_* globals).
+// Owns the PCB table, the counters, the profile, the ISN generator, the stack-wide challenge-ACK
+// budget and the per-stack scratch objects the hot path reuses (no allocation per segment).
+//
+// ingress: ip input → Tcp.input → tcp-input.ts (validate, lookup) → tcp-input-listen.ts (LISTEN),
+//          tcp-input-synsent.ts (SYN_SENT), tcp-input-sync.ts (RFC 9293 §3.10.7.4 checks, ACK),
+//          tcp-input-data.ts (data, reassembly, FIN, urgent) → tcp-output.ts
+// errors:  ICMP → Tcp.ctlinput → tcp-subr.ts tcpCtlinput (RFC 5927, PMTU)
+// egress:  sosend → TcpUsrreqs.pru_send → tcp-output.ts → tcp-output-seg.ts → IpOutput.output
+// timers:  TimerQueue → Tcpcb.onTimer → Tcp.tcpTimer → tcp-timers.ts
+
+import type { StackContext } from '../context.js';
+import type { Mbuf } from '../mbuf/mbuf.js';
+import type { Instant } from '../time/instant.js';
+import type { IpCtlInfo, IpInputInfo, IpOutput, IpOutputParams, IpProtocol } from '../ip/protocol.js';
+import type { LinkCaps } from '../link/link.js';
+import { IpAddr } from '../wire/ip-addr.js';
+import { InPcbTable } from '../inpcb/in-pcb.js';
+import type { InPcbTableOptions } from '../inpcb/in-pcb.js';
+import type { SocketLayer } from '../socket/socket-layer.js';
+import type { Protosw } from '../socket/protosw.js';
+import { PR_CONNREQUIRED, PR_WANTRCVD } from '../socket/protosw.js';
+import { AF_INET, AF_INET6, IPPROTO_TCP, SOCK_STREAM } from '../socket/constants.js';
+import { ChecksumAccumulator } from '../wire/checksum.js';
+import { TcpView } from '../wire/tcp.js';
+import { TcpOptionsScratch } from '../wire/tcp-options.js';
+import type { TcpProfile } from './tcp-profile.js';
+import { XNU_PROFILE } from './tcp-profile.js';
+import { TcpStats } from './tcp-stats.js';
+import type { Tcpcb, TcpcbOwner } from './tcp-var.js';
+import { IsnGenerator } from './tcp-isn.js';
+import { TcpUsrreqs } from './tcp-usrreq.js';
+import { TcpInputCtx, tcpInput } from './tcp-input.js';
+import { tcpTimers } from './tcp-timers.js';
+import { tcpCtlinput } from './tcp-subr.js';
+
+export interface TcpOptions {
+  /** Kernel profile: every constant and policy (default XNU_PROFILE). */
+  readonly profile?: TcpProfile;
+  /** Ephemeral port range of the TCP PCB table. */
+  readonly pcb?: InPcbTableOptions;
+}
+
+/**
+ * The offload capabilities of the link a destination is reached through. IpOutput has no such
+ * query; the Stack provides this from its IpLayer (route → interface → link caps).
+ */
+export interface TcpRouteCaps {
+  linkCaps(dst: IpAddr, ifscope: number): LinkCaps | null;
+}
+
+export class Tcp implements IpProtocol, TcpcbOwner {
+  readonly stats = new TcpStats();
+  readonly profile: TcpProfile;
+  /** tcbinfo: every TCP PCB, IPv4 and IPv6, listeners, connections and TIME_WAIT. */
+  readonly pcbs: InPcbTable;
+  readonly usrreqs: TcpUsrreqs;
+  readonly protosw4: Protosw;
+  readonly protosw6: Protosw;
+  readonly isn: IsnGenerator;
+
+  // ---- stack-wide state (no module-level state: two stacks never share these) ----
+  /** RFC 5961 §7: challenge ACKs sent in the current one-second window, and its start (µs). */
+  challengeAckCount = 0;
+  challengeAckWindowStart: Instant = -1;
+
+  // ---- per-stack scratch, reused for every segment ----
+  /** @internal */ readonly view = new TcpView();
+  /** @internal */ readonly optScratch = new TcpOptionsScratch();
+  /** @internal */ readonly acc = new ChecksumAccumulator();
+  /** @internal */ readonly inp = new TcpInputCtx();
+  /** @internal */ readonly optBuf = new Uint8Array(40);
+  /** @internal */ readonly sackOut = new Uint32Array(8);
+  /** @internal Reused for every IP output call (IP reads it synchronously). */
+  readonly oparams: IpOutputParams = {
+    src: IpAddr.ANY4, dst: IpAddr.ANY4, protocol: IPPROTO_TCP, ttl: 0, tos: 0, dontFrag: true,
+    allowBroadcast: false, ifscope: 0,
+  };
+
+  constructor(
+    readonly ctx: StackContext,
+    readonly sockets: SocketLayer,
+    readonly ip: IpOutput,
+    readonly routeCaps: TcpRouteCaps | null = null,
+    opts: TcpOptions = {},
+  ) {
+    this.profile = opts.profile ?? XNU_PROFILE;
+    this.pcbs = new InPcbTable(IPPROTO_TCP, ctx.env.rng, ip, opts.pcb);
+    this.isn = new IsnGenerator(ctx.env.rng);
+    this.usrreqs = new TcpUsrreqs(this);
+    const flags = PR_CONNREQUIRED | PR_WANTRCVD;
+    this.protosw4 = { pr_type: SOCK_STREAM, pr_domain: AF_INET, pr_protocol: IPPROTO_TCP, pr_flags: flags, pr_usrreqs: this.usrreqs };
+    this.protosw6 = { pr_type: SOCK_STREAM, pr_domain: AF_INET6, pr_protocol: IPPROTO_TCP, pr_flags: flags, pr_usrreqs: this.usrreqs };
+    sockets.addProtocol(this.protosw4);
+    sockets.addProtocol(this.protosw6);
+  }
+
+  /** tcp_input / tcp6_input. Takes ownership of `m`. */
+  input(m: Mbuf, info: IpInputInfo, now: Instant): void {
+    tcpInput(this, m, info, now);
+  }
+
+  /** tcp_ctlinput / tcp6_ctlinput. */
+  ctlinput(ctl: IpCtlInfo, now: Instant): void {
+    tcpCtlinput(this, ctl, now);
+  }
+
+  /** TcpcbOwner: a tcpcb's timer fired. */
+  tcpTimer(tp: Tcpcb, now: Instant): void {
+    tcpTimers(this, tp, now);
+  }
+
+  /** Every tcpcb (netstat, tests). Allocates. */
+  tcpcbs(): Tcpcb[] {
+    const out: Tcpcb[] = [];
+    for (const p of this.pcbs.pcbs()) if (p.ppcb !== null) out.push(p.ppcb as Tcpcb);
+    return out;
+  }
+}
