@@ -1,15 +1,16 @@
 // Command-line option parsing for the `tunstack` CLI: `--name value` and `--name=value` pairs,
-// checked against the options a command declares, with one-line errors.
+// checked against the options a command declares, with one-line errors. A 'strings' option may be
+// given several times; its values are collected in order into a string[].
 
 export interface OptionSpec {
-  readonly kind: 'number' | 'string' | 'flag';
+  readonly kind: 'number' | 'string' | 'strings' | 'flag';
   readonly help: string;
   /** Inclusive bounds for numbers. */
   readonly min?: number;
   readonly max?: number;
 }
 
-export type ParsedOptions = Map<string, string | number | boolean>;
+export type ParsedOptions = Map<string, string | number | boolean | string[]>;
 
 export class UsageError extends Error {}
 
@@ -36,6 +37,12 @@ export function parseOptions(argv: readonly string[], specs: Readonly<Record<str
       opts.set(name, value);
       continue;
     }
+    if (spec.kind === 'strings') {
+      const list = opts.get(name);
+      if (Array.isArray(list)) list.push(value);
+      else opts.set(name, [value]);
+      continue;
+    }
     const n = Number(value);
     if (!Number.isFinite(n) || (spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
       throw new UsageError(`--${name} must be a number in [${spec.min ?? '-inf'}, ${spec.max ?? 'inf'}], got ${value}`);
@@ -47,6 +54,6 @@ export function parseOptions(argv: readonly string[], specs: Readonly<Record<str
 
 export function optionsHelp(specs: Readonly<Record<string, OptionSpec>>): string {
   return Object.entries(specs)
-    .map(([name, s]) => `  --${name}${s.kind === 'flag' ? '' : ` ${s.kind === 'number' ? 'N' : 'VALUE'}`}`.padEnd(22) + s.help)
+    .map(([name, s]) => `  --${name}${s.kind === 'flag' ? '' : ` ${s.kind === 'number' ? 'N' : 'VALUE'}`}${s.kind === 'strings' ? '...' : ''}`.padEnd(22) + s.help)
     .join('\n');
 }
