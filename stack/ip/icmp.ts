@@ -10,49 +10,46 @@ import { M_BCAST, M_LOOP, M_MCAST, mAdj, mCopydata, mFreem, mLength } from '../m
 import type { Instant } from '../time/instant.js';
 import { EMSGSIZE, ENOBUFS } from '../errno.js';
 import { IpAddr } from '../wire/ip-addr.js';
-import type { IpLayer } from './ip-layer.js';
-import type { IpCtlInfo, IpInputInfo, IpOutputParams } from './protocol.js';
-import { ipOutput } from './ip-output.js';
-import { buildIcmpMessage, plateauBelow, unreachKind4 } from './icmp-errors.js';
-import type { CtlKind } from './icmp-errors.js';
 import {
-  cksum, fold, get16, ICMP, ICMP_HLEN, IP4, IP4_HLEN, IP_MAXPACKET, IP_OFFMASK, PROTO_ICMP, pullup, set16, sumBytes, sumChain,
-} from './hdr.js';
+  emitIcmpv4, ICMP_ECHO, ICMP_ECHOREPLY, ICMP_HEADER_LEN, ICMP_PARAMPROB, ICMP_TIMXCEED, ICMP_UNREACH, isIcmpv4Info,
+} from '../wire/icmpv4.js';
+import { IPPROTO_ICMP } from '../wire/ip-proto.js';
+import { IPV4_HEADER_LEN, IPV4_MAX_PACKET_LEN } from '../wire/ipv4.js';
+import type { IpLayer } from './ip-layer.js';
+import type { IpInputInfo, IpOutputParams } from './protocol.js';
+import { ipOutput } from './ip-output.js';
+import { buildIcmpMessage, ctlNotify, lowerPathMtu, plateauBelow, takeEchoReply, unreachKind4 } from './icmp-common.js';
+import type { CtlKind } from './icmp-common.js';
+import { pullup } from './chain-pullup.js';
+import { chainChecksum } from './mbuf-checksum.js';
 
-export const ICMP_ECHOREPLY = 0;
-export const ICMP_UNREACH = 3;
-export const ICMP_ECHO = 8;
-export const ICMP_TIMXCEED = 11;
-export const ICMP_PARAMPROB = 12;
 /** RFC 1812 §4.3.2.3: an error message is at most 576 bytes, IP header included. */
 export const ICMP_ERROR_MAX = 576;
 /** RFC 1191 §3: nothing smaller crosses every IPv4 link. */
 export const IP_MIN_MTU = 68;
 /** Our floor for a path MTU guessed from an implausible report (RFC 791: every host takes 576). */
 export const IP_GUESS_FLOOR = 576;
-
-/** BSD ICMP_INFOTYPE: query/informational types, about which an error may be sent. */
-function isInfoType(t: number): boolean {
-  return t === 0 || t === 8 || t === 9 || t === 10 || (t >= 13 && t <= 18);
-}
+/** RFC 792: a quote holds the original IP header plus at least 64 bits of its data (BSD ICMP_ADVLENMIN). */
+const QUOTE_MIN_DATA = 8;
 
 /** ICMP input for a datagram delivered by ip-input.ts (IP header at m.data, `info` describing it). Takes ownership. */
 export function icmpInput(ip: IpLayer, m: Mbuf, info: IpInputInfo, now: Instant): void {
   const st = ip.icmpstat;
   const hlen = info.l4Off, icmplen = info.l4Len;
-  if (icmplen < ICMP_HLEN) {
+  if (icmplen < ICMP_HEADER_LEN) {
     st.icps_tooshort++;
     mFreem(m);
     return;
   }
-  // RFC 792: the checksum covers the whole ICMP message.
-  if (fold(sumChain(m, hlen, icmplen)) !== 0xffff) {
+  // RFC 792: the checksum covers the whole ICMP message, which may span mbufs.
+  if (chainChecksum(ip.csum, m, hlen, icmplen) !== 0) {
     st.icps_checksum++;
     mFreem(m);
     return;
   }
-  const b = m.buf, o = m.data + hlen;
-  const type = b[o]!, code = b[o + 1]!;
+  // The header is contiguous (ip-input.ts pulled it up); the view covers only it.
+  const v = ip.icmp4.wrap(m.buf, m.data + hlen, ICMP_HEADER_LEN);
+  const type = v.type, code = v.code;
   st.icps_inhist[type]!++;
   let kind: CtlKind | null;
   switch (type) {
@@ -72,13 +69,7 @@ export function icmpInput(ip: IpLayer, m: Mbuf, info: IpInputInfo, now: Instant)
         mFreem(m);
         return;
       }
-      const payload = new Uint8Array(icmplen - ICMP_HLEN);
-      mCopydata(m, hlen + ICMP_HLEN, payload.length, payload, 0);
-      const reply = {
-        family: 4 as const, src: IpAddr.fromBytes(b, info.srcOff, 4), ident: get16(b, o + ICMP.id),
-        seq: get16(b, o + ICMP.seq), payload, hopLimit: info.ttlOrHopLimit,
-      };
-      mFreem(m);
+      const reply = takeEchoReply(m, info, v.ident, v.seq);
       st.icps_echoreplies++;
       l.onEchoReply(reply, now);
       return;
@@ -115,15 +106,15 @@ function icmpReflect(ip: IpLayer, m: Mbuf, info: IpInputInfo, now: Instant): voi
   const dst = IpAddr.fromBytes(m.buf, info.srcOff, 4);
   const tos = info.tos;
   mAdj(m, hlen);
-  const p = pullup(m, ICMP_HLEN, true);
+  const p = pullup(m, ICMP_HEADER_LEN, true);
   if (p === null) {
     st.icps_odropped++;
     return;
   }
-  const b = p.buf, o = p.data;
-  b[o] = ICMP_ECHOREPLY;
-  set16(b, o + ICMP.sum, 0);
-  set16(b, o + ICMP.sum, cksum(sumChain(p, 0, icmplen)));
+  const v = ip.icmp4.wrap(p.buf, p.data, ICMP_HEADER_LEN);
+  v.setType(ICMP_ECHOREPLY);
+  v.setChecksum(0);
+  v.setChecksum(chainChecksum(ip.csum, p, 0, icmplen));
   st.icps_reflect++;
   const err = ipOutput(ip, p, params(src, dst, tos), now);
   if (err === 0) st.icps_outhist[ICMP_ECHOREPLY]!++;
@@ -134,36 +125,35 @@ function icmpReflect(ip: IpLayer, m: Mbuf, info: IpInputInfo, now: Instant): voi
 function icmpCtlInput(ip: IpLayer, m: Mbuf, info: IpInputInfo, type: number, code: number, kind: CtlKind, now: Instant): void {
   const st = ip.icmpstat;
   const hlen = info.l4Off, icmplen = info.l4Len;
-  // RFC 792: the quote is the original IP header plus at least 64 bits of its data (BSD ICMP_ADVLENMIN).
-  if (icmplen < ICMP_HLEN + IP4_HLEN + 8) {
+  if (icmplen < ICMP_HEADER_LEN + IPV4_HEADER_LEN + QUOTE_MIN_DATA) {
     st.icps_badlen++;
     mFreem(m);
     return;
   }
-  let p = pullup(m, hlen + ICMP_HLEN + IP4_HLEN);
+  const qOff = hlen + ICMP_HEADER_LEN;
+  let p = pullup(m, qOff + IPV4_HEADER_LEN);
   if (p === null) { ip.ipstat.ips_nobufs++; return; }
   m = p;
-  let q = m.data + hlen + ICMP_HLEN;
-  const qhlen = (m.buf[q]! & 0x0f) << 2;
-  if (m.buf[q]! >>> 4 !== 4 || qhlen < IP4_HLEN || icmplen < ICMP_HLEN + qhlen + 8) {
+  let q = ip.v4.wrap(m.buf, m.data + qOff, IPV4_HEADER_LEN);
+  const qhlen = q.headerLen;
+  if (q.version !== 4 || qhlen < IPV4_HEADER_LEN || icmplen < ICMP_HEADER_LEN + qhlen + QUOTE_MIN_DATA) {
     st.icps_badlen++;
     mFreem(m);
     return;
   }
-  p = pullup(m, hlen + ICMP_HLEN + qhlen + 8);
+  p = pullup(m, qOff + qhlen + QUOTE_MIN_DATA);
   if (p === null) { ip.ipstat.ips_nobufs++; return; }
   m = p;
-  const b = m.buf;
-  q = m.data + hlen + ICMP_HLEN;
-  const qproto = b[q + IP4.proto]!;
-  const qsrc = IpAddr.fromBytes(b, q + IP4.src, 4);
-  const qdst = IpAddr.fromBytes(b, q + IP4.dst, 4);
-  const firstFrag = (get16(b, q + IP4.off) & IP_OFFMASK) === 0;
-  const qLen = get16(b, q + IP4.len);
-  const reported = get16(b, m.data + hlen + ICMP.mtu);
-  const tlen = icmplen - ICMP_HLEN - qhlen;
+  q = ip.v4.wrap(m.buf, m.data + qOff, qhlen);
+  const qproto = q.protocol;
+  const qsrc = IpAddr.fromBytes(m.buf, q.srcOffset, 4);
+  const qdst = IpAddr.fromBytes(m.buf, q.dstOffset, 4);
+  const firstFrag = q.fragOffset === 0;
+  const qLen = q.totalLen;
+  const reported = ip.icmp4.wrap(m.buf, m.data + hlen, ICMP_HEADER_LEN).nextHopMtu;
+  const tlen = icmplen - ICMP_HEADER_LEN - qhlen;
   const quoted = new Uint8Array(tlen);
-  mCopydata(m, hlen + ICMP_HLEN + qhlen, tlen, quoted, 0);
+  mCopydata(m, qOff + qhlen, tlen, quoted, 0);
   mFreem(m);
   let mtu = 0;
   if (kind === 'needfrag') {
@@ -171,7 +161,7 @@ function icmpCtlInput(ip: IpLayer, m: Mbuf, info: IpInputInfo, type: number, cod
     mtu = ip.pathMtu(qdst);
   }
   // Without the first 8 bytes of the transport header there are no ports to find a PCB by.
-  if (!firstFrag || qproto === PROTO_ICMP) {
+  if (!firstFrag || qproto === IPPROTO_ICMP) {
     st.icps_ctlnoproto++;
     return;
   }
@@ -180,12 +170,8 @@ function icmpCtlInput(ip: IpLayer, m: Mbuf, info: IpInputInfo, type: number, cod
     st.icps_ctlnoproto++;
     return;
   }
-  const ctl: IpCtlInfo = {
-    family: 4, kind, icmpType: type, icmpCode: code, mtu, src: qsrc, dst: qdst,
-    srcPort: get16(quoted, 0), dstPort: get16(quoted, 2), quoted,
-  };
   st.icps_ctlinput++;
-  t.ctlinput(ctl, now);
+  ctlNotify(t, 4, kind, type, code, mtu, qsrc, qdst, quoted, now);
 }
 
 /**
@@ -196,23 +182,9 @@ function icmpCtlInput(ip: IpLayer, m: Mbuf, info: IpInputInfo, type: number, cod
  * never exceeds the route MTU and only ever lowers the estimate.
  */
 function updatePmtu4(ip: IpLayer, src: IpAddr, dst: IpAddr, reported: number, qLen: number, now: Instant): void {
-  const st = ip.icmpstat;
-  const r = ip.isLocalAddress(src) ? ip.routes.lookupAddr(dst) : null;
-  if (r === null) {
-    st.icps_pmtuignored++;
-    return;
-  }
-  const ifp = ip.ifnets[r.ifindex - 1]!;
-  const routeMtu = r.mtu !== 0 && r.mtu < ifp.mtu ? r.mtu : ifp.mtu;
-  const cur = ip.mtuFor(r, ifp, 4, dst.bytes, 0);
-  let mtu = reported >= IP_MIN_MTU && reported < qLen ? reported : Math.max(IP_GUESS_FLOOR, plateauBelow(qLen));
-  if (mtu > routeMtu) mtu = routeMtu;
-  if (mtu >= cur) {
-    st.icps_pmtuignored++;
-    return;
-  }
-  ip.pmtu.set(dst, mtu, now);
-  st.icps_pmtuchanged++;
+  const mtu = reported >= IP_MIN_MTU && reported < qLen ? reported : Math.max(IP_GUESS_FLOOR, plateauBelow(qLen));
+  if (lowerPathMtu(ip, src, dst, mtu, now)) ip.icmpstat.icps_pmtuchanged++;
+  else ip.icmpstat.icps_pmtuignored++;
 }
 
 /**
@@ -225,54 +197,56 @@ export function icmpError(ip: IpLayer, m: Mbuf, type: number, code: number, word
   const st = ip.icmpstat;
   st.icps_error++;
   const total = mLength(m);
-  if (total < IP4_HLEN) {
+  if (total < IPV4_HEADER_LEN) {
     st.icps_oldshort++;
     mFreem(m);
     return;
   }
-  const p = pullup(m, IP4_HLEN);
+  const p = pullup(m, IPV4_HEADER_LEN);
   if (p === null) {
     st.icps_odropped++;
     return;
   }
   m = p;
-  const b = m.buf, o = m.data;
-  const hlen = (b[o]! & 0x0f) << 2;
+  const b = m.buf;
+  const v = ip.v4.wrap(b, m.data, m.len);
+  const hlen = v.headerLen;
   if (total < hlen) {
     st.icps_oldshort++;
     mFreem(m);
     return;
   }
-  if ((get16(b, o + IP4.off) & IP_OFFMASK) !== 0) {
+  if (v.fragOffset !== 0) {
     st.icps_fragment++;
     mFreem(m);
     return;
   }
-  if (b[o + IP4.proto] === PROTO_ICMP) {
+  if (v.protocol === IPPROTO_ICMP) {
     // "An ICMP error message MUST NOT be sent as the result of receiving an ICMP error message."
-    if (total < hlen + ICMP_HLEN) {
+    if (total < hlen + ICMP_HEADER_LEN) {
       st.icps_oldshort++;
       mFreem(m);
       return;
     }
     const t = ip.scratch;
     mCopydata(m, hlen, 1, t, 0);
-    if (!isInfoType(t[0]!)) {
+    if (!isIcmpv4Info(t[0]!)) {
       st.icps_oldicmp++;
       mFreem(m);
       return;
     }
   }
+  const srcOff = v.srcOffset, dstOff = v.dstOffset;
   // "... a datagram destined to an IP broadcast or IP multicast address".
-  if ((m.flags & (M_BCAST | M_MCAST)) !== 0 || b[o + IP4.dst]! >= 224 || ip.isBroadcastBytes(b, o + IP4.dst)) {
+  if ((m.flags & (M_BCAST | M_MCAST)) !== 0 || b[dstOff]! >= 224 || ip.isBroadcastBytes(b, dstOff)) {
     st.icps_bcast++;
     mFreem(m);
     return;
   }
   // "... a datagram whose source address does not define a single host".
-  const s0 = b[o + IP4.src]!;
-  if (s0 >= 224 || (s0 === 0 && b[o + 13] === 0 && b[o + 14] === 0 && b[o + 15] === 0)
-    || (s0 === 127 && (m.flags & M_LOOP) === 0) || ip.isBroadcastBytes(b, o + IP4.src)) {
+  const srcAddr = v.srcV4;
+  const s0 = srcAddr >>> 24;
+  if (s0 >= 224 || srcAddr === 0 || (s0 === 127 && (m.flags & M_LOOP) === 0) || ip.isBroadcastBytes(b, srcOff)) {
     st.icps_badsrc++;
     mFreem(m);
     return;
@@ -282,16 +256,15 @@ export function icmpError(ip: IpLayer, m: Mbuf, type: number, code: number, word
     mFreem(m);
     return;
   }
-  const dst = IpAddr.fromBytes(b, o + IP4.src, 4);
-  const src = ip.isLocalBytes(4, b, o + IP4.dst) ? IpAddr.fromBytes(b, o + IP4.dst, 4) : ip.selectSource(dst, 0);
-  const quoteLen = Math.min(total, ICMP_ERROR_MAX - IP4_HLEN - ICMP_HLEN);
-  const n = src === null ? null : buildIcmpMessage(ip.pool, type, code, word, m, quoteLen, IP4_HLEN + 16);
+  const dst = IpAddr.fromBytes(b, srcOff, 4);
+  const src = ip.isLocalBytes(4, b, dstOff) ? IpAddr.fromBytes(b, dstOff, 4) : ip.selectSource(dst, 0);
+  const quoteLen = Math.min(total, ICMP_ERROR_MAX - IPV4_HEADER_LEN - ICMP_HEADER_LEN);
+  const n = src === null ? null : buildIcmpMessage(ip.pool, type, code, word, m, quoteLen, IPV4_HEADER_LEN + 16, 0);
   mFreem(m);
   if (n === null) {
     st.icps_odropped++;
     return;
   }
-  set16(n.buf, n.data + ICMP.sum, cksum(sumBytes(n.buf, n.data, n.len)));
   const err = ipOutput(ip, n, params(src!, dst, 0), now);
   if (err === 0) st.icps_outhist[type]!++;
   else st.icps_odropped++;
@@ -299,19 +272,12 @@ export function icmpError(ip: IpLayer, m: Mbuf, type: number, code: number, word
 
 /** Sends an echo request (the ping client). Returns 0 or an errno. */
 export function icmpSendEcho(ip: IpLayer, dst: IpAddr, ident: number, seq: number, payload: Uint8Array, now: Instant): number {
-  const len = ICMP_HLEN + payload.length;
-  if (len + IP4_HLEN > IP_MAXPACKET) return EMSGSIZE;
-  const m = ip.pool.getPacket(len + IP4_HLEN + 16);
+  const len = ICMP_HEADER_LEN + payload.length;
+  if (len + IPV4_HEADER_LEN > IPV4_MAX_PACKET_LEN) return EMSGSIZE;
+  const m = ip.pool.getPacket(len + IPV4_HEADER_LEN + 16);
   if (m === null) return ENOBUFS;
-  m.data = m.start + IP4_HLEN + 16;
-  const b = m.buf, o = m.data;
-  b[o] = ICMP_ECHO;
-  b[o + 1] = 0;
-  set16(b, o + ICMP.sum, 0);
-  set16(b, o + ICMP.id, ident & 0xffff);
-  set16(b, o + ICMP.seq, seq & 0xffff);
-  b.set(payload, o + ICMP_HLEN);
-  set16(b, o + ICMP.sum, cksum(sumBytes(b, o, len)));
+  m.data = m.start + IPV4_HEADER_LEN + 16;
+  emitIcmpv4({ kind: 'echo-request', code: 0, ident: ident & 0xffff, seq: seq & 0xffff, data: payload }, m.buf, m.data);
   m.len = len;
   m.pktLen = len;
   const err = ipOutput(ip, m, params(IpAddr.ANY4, dst, 0), now);
@@ -320,5 +286,5 @@ export function icmpSendEcho(ip: IpLayer, dst: IpAddr, ident: number, seq: numbe
 }
 
 function params(src: IpAddr, dst: IpAddr, tos: number): IpOutputParams {
-  return { src, dst, protocol: PROTO_ICMP, ttl: 0, tos, dontFrag: false, allowBroadcast: false, ifscope: 0 };
+  return { src, dst, protocol: IPPROTO_ICMP, ttl: 0, tos, dontFrag: false, allowBroadcast: false, ifscope: 0 };
 }

@@ -7,12 +7,14 @@
 import type { Mbuf } from '../mbuf/index.js';
 import { M_BCAST, M_LOOP, M_MCAST, mAdj, mFreem, mLength } from '../mbuf/index.js';
 import type { Instant } from '../time/instant.js';
+import { pseudoHeaderSum4 } from '../wire/checksum.js';
+import { ICMP_UNREACH, ICMP_UNREACH_PROTOCOL } from '../wire/icmpv4.js';
+import { IPPROTO_ICMP } from '../wire/ip-proto.js';
+import { IPV4_HEADER_LEN } from '../wire/ipv4.js';
 import type { Ifnet } from './ifnet.js';
 import type { IpLayer } from './ip-layer.js';
 import { icmpError, icmpInput } from './icmp.js';
-import {
-  fold, get16, ICMP_HLEN, IP4, IP4_HLEN, IP_MF, IP_OFFMASK, PROTO_ICMP, PROTO_TCP, PROTO_UDP, pseudoSum4, pullup, sumBytes,
-} from './hdr.js';
+import { pullup, pullupTransport } from './chain-pullup.js';
 
 /** 224.0.0.1, all systems on this subnet (RFC 1112 §4): the one group a host is always in. */
 const ALL_HOSTS = 0xe0000001;
@@ -26,22 +28,25 @@ export function ipInput(ip: IpLayer, m: Mbuf, ifp: Ifnet | null, now: Instant, r
   const st = ip.ipstat;
   if (!reassembled) st.ips_total++;
   const total = mLength(m);
-  if (total < IP4_HLEN) {
+  if (total < IPV4_HEADER_LEN) {
     st.ips_toosmall++;
     mFreem(m);
     return;
   }
-  let p = pullup(m, IP4_HLEN);
+  let p = pullup(m, IPV4_HEADER_LEN);
   if (p === null) { st.ips_nobufs++; return; }
   m = p;
-  let b = m.buf, o = m.data;
-  if (b[o]! >>> 4 !== 4) {
+  // The view sees the head mbuf while the datagram is a chain of `total` bytes, so the lengths are
+  // checked here against `total` (not by Ipv4View.check()), in BSD ip_input's order: the header
+  // checksum before the total length.
+  let v = ip.v4.wrap(m.buf, m.data, m.len);
+  if (v.version !== 4) {
     st.ips_badvers++;
     mFreem(m);
     return;
   }
-  const hlen = (b[o]! & 0x0f) << 2;
-  if (hlen < IP4_HLEN || hlen > total) {
+  const hlen = v.headerLen;
+  if (hlen < IPV4_HEADER_LEN || hlen > total) {
     st.ips_badhlen++;
     mFreem(m);
     return;
@@ -50,15 +55,15 @@ export function ipInput(ip: IpLayer, m: Mbuf, ifp: Ifnet | null, now: Instant, r
     p = pullup(m, hlen);
     if (p === null) { st.ips_nobufs++; return; }
     m = p;
-    b = m.buf; o = m.data;
+    v = ip.v4.wrap(m.buf, m.data, m.len);
   }
   // RFC 791 §3.1 / RFC 1122 §3.2.1.2: a host MUST verify the header checksum (never offloaded here).
-  if (fold(sumBytes(b, o, hlen)) !== 0xffff) {
+  if (!v.verifyChecksum()) {
     st.ips_badsum++;
     mFreem(m);
     return;
   }
-  const ipLen = get16(b, o + IP4.len);
+  const ipLen = v.totalLen;
   if (ipLen < hlen) {
     st.ips_badlen++;
     mFreem(m);
@@ -73,20 +78,20 @@ export function ipInput(ip: IpLayer, m: Mbuf, ifp: Ifnet | null, now: Instant, r
   if (total > ipLen) mAdj(m, ipLen - total);
 
   const looped = (m.flags & M_LOOP) !== 0;
-  const src0 = b[o + IP4.src]!;
-  const srcAddr = ((src0 << 24) | (b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!) >>> 0;
-  const dstAddr = ((b[o + 16]! << 24) | (b[o + 17]! << 16) | (b[o + 18]! << 8) | b[o + 19]!) >>> 0;
+  const b = m.buf;
+  const srcAddr = v.srcV4, dstAddr = v.dstV4;
+  const src0 = srcAddr >>> 24;
   // RFC 1122 §3.2.1.3: a host MUST silently discard a datagram whose source is multicast or
   // broadcast, and one with a 127/8 address that arrived from a link (not our loopback).
   if ((src0 & 0xf0) === 0xe0 || srcAddr === 0xffffffff || dstAddr === 0
-    || (!looped && (src0 === 127 || b[o + 16] === 127))) {
+    || (!looped && (src0 === 127 || dstAddr >>> 24 === 127))) {
     st.ips_badaddr++;
     mFreem(m);
     return;
   }
   let bcast = false;
-  if (!ip.isLocalBytes(4, b, o + IP4.dst)) {
-    if (ip.isBroadcastBytes(b, o + IP4.dst)) {
+  if (!ip.isLocalBytes(4, b, v.dstOffset)) {
+    if (ip.isBroadcastBytes(b, v.dstOffset)) {
       bcast = true;
       m.flags |= M_BCAST;
     } else if ((dstAddr & 0xf0000000) >>> 0 === 0xe0000000) {
@@ -106,7 +111,7 @@ export function ipInput(ip: IpLayer, m: Mbuf, ifp: Ifnet | null, now: Instant, r
   }
 
   // Fragments go to reassembly; a complete datagram comes back with its header in the head mbuf.
-  if (!reassembled && (get16(b, o + IP4.off) & (IP_MF | IP_OFFMASK)) !== 0) {
+  if (!reassembled && v.isFragment) {
     const r = ip.reass4.input(m, hlen, ipLen, now);
     if (r === null) return;
     ipInput(ip, r, ifp, now, true);
@@ -121,35 +126,24 @@ export function ipInput(ip: IpLayer, m: Mbuf, ifp: Ifnet | null, now: Instant, r
  */
 function ipDeliver(ip: IpLayer, m: Mbuf, hlen: number, ipLen: number, bcast: boolean, ifp: Ifnet | null, now: Instant): void {
   const st = ip.ipstat;
-  const proto = m.buf[m.data + IP4.proto]!;
+  const proto = ip.v4.wrap(m.buf, m.data, m.len).protocol;
   const l4Len = ipLen - hlen;
-  // Make the transport header contiguous: TCP's length is in its data offset (RFC 9293 §3.1).
-  let need = hlen + Math.min(l4Len, proto === PROTO_TCP ? 20 : proto === PROTO_UDP || proto === PROTO_ICMP ? ICMP_HLEN : 0);
-  let p = pullup(m, need);
+  const p = pullupTransport(m, hlen, l4Len, proto, IPPROTO_ICMP, ip.tcp);
   if (p === null) { st.ips_nobufs++; return; }
   m = p;
-  if (proto === PROTO_TCP && l4Len >= 20) {
-    const thlen = (m.buf[m.data + hlen + 12]! >>> 4) << 2;
-    if (thlen > 20 && thlen <= l4Len) {
-      need = hlen + thlen;
-      p = pullup(m, need);
-      if (p === null) { st.ips_nobufs++; return; }
-      m = p;
-    }
-  }
-  const b = m.buf, o = m.data;
+  const v = ip.v4.wrap(m.buf, m.data, m.len);
   const info = ip.inInfo;
   info.family = 4;
-  info.srcOff = o + IP4.src;
-  info.dstOff = o + IP4.dst;
+  info.srcOff = v.srcOffset;
+  info.dstOff = v.dstOffset;
   info.l4Off = hlen;
   info.l4Len = l4Len;
   info.ifindex = ifp === null ? 0 : ifp.index;
-  info.pseudoSum = pseudoSum4(b, o + IP4.src, b, o + IP4.dst, proto, l4Len);
+  info.pseudoSum = pseudoHeaderSum4(m.buf, v.srcOffset, m.buf, v.dstOffset, proto, l4Len);
   info.dstIsBroadcastOrMulticast = bcast;
-  info.ttlOrHopLimit = b[o + IP4.ttl]!;
-  info.tos = b[o + IP4.tos]!;
-  if (proto === PROTO_ICMP) {
+  info.ttlOrHopLimit = v.ttl;
+  info.tos = v.tos;
+  if (proto === IPPROTO_ICMP) {
     st.ips_delivered++;
     icmpInput(ip, m, info, now);
     return;
@@ -163,5 +157,5 @@ function ipDeliver(ip: IpLayer, m: Mbuf, hlen: number, ipLen: number, bcast: boo
   // RFC 1122 §3.2.2.1: a host SHOULD generate protocol unreachable (icmpError applies the
   // broadcast/fragment/rate-limit suppression rules).
   st.ips_noproto++;
-  icmpError(ip, m, 3, 2, 0, now);
+  icmpError(ip, m, ICMP_UNREACH, ICMP_UNREACH_PROTOCOL, 0, now);
 }

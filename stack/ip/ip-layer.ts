@@ -15,6 +15,15 @@ import { US_PER_SEC } from '../time/instant.js';
 import { ENOBUFS } from '../errno.js';
 import { IpAddr } from '../wire/ip-addr.js';
 import type { IpCidr, IpFamily } from '../wire/ip-addr.js';
+import { ChecksumAccumulator } from '../wire/checksum.js';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6 } from '../wire/ip-proto.js';
+import { Ipv4View, type Ipv4Repr } from '../wire/ipv4.js';
+import { Ipv6FragView, Ipv6View, type Ipv6Repr } from '../wire/ipv6.js';
+import { Icmpv4View, ICMP_UNREACH, ICMP_UNREACH_PORT, ICMP_UNREACH_PROTOCOL } from '../wire/icmpv4.js';
+import {
+  Icmpv6View, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT, ICMP6_PARAM_PROB, ICMP6_PARAMPROB_NEXTHEADER,
+} from '../wire/icmpv6.js';
+import { TcpView } from '../wire/tcp.js';
 import type { IpInputInfo, IpOutput, IpOutputParams, IpProtocol } from './protocol.js';
 import { Ifnet } from './ifnet.js';
 import type { IfnetHost } from './ifnet.js';
@@ -25,14 +34,13 @@ import type { ReassLimits } from './reass.js';
 import { Ip4Reass } from './ip-reass.js';
 import { Ip6Reass } from './ip6-reass.js';
 import { IpStats, Ip6Stats, IcmpStats, Icmp6Stats } from './ip-stats.js';
-import { TokenBucket } from './icmp-errors.js';
+import { TokenBucket } from './icmp-common.js';
 import { ipInput } from './ip-input.js';
 import { ipOutput } from './ip-output.js';
 import { ip6Input } from './ip6-input.js';
 import { ip6Output } from './ip6-output.js';
 import { icmpError, icmpSendEcho } from './icmp.js';
-import { icmp6Error, icmp6SendEcho, nextHeaderFieldOffset } from './icmp6.js';
-import { PROTO_ICMP, PROTO_ICMPV6 } from './hdr.js';
+import { icmp6Error, icmp6SendEcho, nextHeaderFieldOffset, Walk6 } from './icmp6.js';
 
 /** lo0's MTU in BSD: what pathMtu reports for our own addresses. */
 export const LOMTU = 16384;
@@ -123,6 +131,27 @@ export class IpLayer implements IpOutput, IfnetHost, RouteIfnets {
   readonly fragScratch: Mbuf[] = [];
   /** @internal Small reused byte scratch (checksum writes, extension-header walks). */
   readonly scratch = new Uint8Array(64);
+  /**
+   * @internal This and the fields below: stack/wire header views and scratch, reused for every
+   * packet. A function wraps a view right before reading it and reads nothing from it after a call
+   * that may send, deliver or walk headers (those re-wrap the same view).
+   */
+  readonly v4 = new Ipv4View();
+  readonly v6 = new Ipv6View();
+  readonly frag6 = new Ipv6FragView();
+  readonly icmp4 = new Icmpv4View();
+  readonly icmp6 = new Icmpv6View();
+  readonly tcp = new TcpView();
+  readonly csum = new ChecksumAccumulator();
+  readonly walk6 = new Walk6();
+  /** @internal The headers ip-output.ts / ip6-output.ts emit (rewritten per packet). */
+  readonly out4: Mutable<Ipv4Repr> = {
+    src: IpAddr.ANY4, dst: IpAddr.ANY4, protocol: 0, ttl: 0, tos: 0, ident: 0,
+    dontFrag: false, moreFrags: false, fragOffset: 0, payloadLen: 0,
+  };
+  readonly out6: Mutable<Ipv6Repr> = {
+    src: IpAddr.ANY6, dst: IpAddr.ANY6, nextHeader: 0, hopLimit: 0, trafficClass: 0, flowLabel: 0, payloadLen: 0,
+  };
   private readonly protocols: (IpProtocol | null)[] = new Array<IpProtocol | null>(256).fill(null);
   private echoListener: EchoListener | null = null;
   private loopHead: Mbuf | null = null;
@@ -195,6 +224,7 @@ export class IpLayer implements IpOutput, IfnetHost, RouteIfnets {
   // ---- IfnetHost / RouteIfnets ----
 
   ifInput(ifp: Ifnet, m: Mbuf, now: Instant): void {
+    // The version nibble leads both headers (RFC 791 §3.1, RFC 8200 §3).
     const v = m.len > 0 ? m.buf[m.data]! >>> 4 : 0;
     if (v === 6) ip6Input(this, m, ifp, now, false);
     else if (v === 4 || m.len === 0) ipInput(this, m, ifp, now, false);
@@ -286,13 +316,13 @@ export class IpLayer implements IpOutput, IfnetHost, RouteIfnets {
   sendIcmpError(m: Mbuf, info: IpInputInfo, kind: 'port-unreach' | 'proto-unreach', now: Instant): void {
     if (info.family === 4) {
       // RFC 792: destination unreachable, code 3 (port) or 2 (protocol).
-      icmpError(this, m, 3, kind === 'port-unreach' ? 3 : 2, 0, now);
+      icmpError(this, m, ICMP_UNREACH, kind === 'port-unreach' ? ICMP_UNREACH_PORT : ICMP_UNREACH_PROTOCOL, 0, now);
     } else if (kind === 'port-unreach') {
       // RFC 4443 §3.1: destination unreachable, code 4 (port unreachable).
-      icmp6Error(this, m, 1, 4, 0, now);
+      icmp6Error(this, m, ICMP6_DST_UNREACH, ICMP6_DST_UNREACH_NOPORT, 0, now);
     } else {
       // RFC 8200 §4: parameter problem, code 1, pointing at the offending next-header field.
-      icmp6Error(this, m, 4, 1, nextHeaderFieldOffset(m, info.l4Off, this.scratch), now);
+      icmp6Error(this, m, ICMP6_PARAM_PROB, ICMP6_PARAMPROB_NEXTHEADER, nextHeaderFieldOffset(this, m, info.l4Off), now);
     }
   }
 
@@ -345,7 +375,8 @@ export class IpLayer implements IpOutput, IfnetHost, RouteIfnets {
     // Nothing segments or checksums for us on the way back in (checksums were completed by output).
     m.gsoType = 0;
     m.gsoSize = 0;
-    const owner = this.ifnetOwning(family, m.buf, m.data + (family === 4 ? 16 : 24));
+    const dstOff = family === 4 ? this.v4.wrap(m.buf, m.data, m.len).dstOffset : this.v6.wrap(m.buf, m.data, m.len).dstOffset;
+    const owner = this.ifnetOwning(family, m.buf, dstOff);
     m.rcvif = owner === null ? 0 : owner.index;
     m.nextpkt = null;
     if (this.loopTail === null) this.loopHead = m; else this.loopTail.nextpkt = m;
@@ -403,9 +434,11 @@ export class IpLayer implements IpOutput, IfnetHost, RouteIfnets {
 
   /** ICMP protocol numbers are the layer's own. */
   static isIcmp(family: IpFamily, proto: number): boolean {
-    return family === 4 ? proto === PROTO_ICMP : proto === PROTO_ICMPV6;
+    return family === 4 ? proto === IPPROTO_ICMP : proto === IPPROTO_ICMPV6;
   }
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export function isV6Loopback(b: Uint8Array, off: number): boolean {
   for (let i = 0; i < 15; i++) if (b[off + i] !== 0) return false;

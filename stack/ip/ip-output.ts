@@ -8,12 +8,12 @@ import type { Mbuf } from '../mbuf/index.js';
 import { CSUM_NEEDS, M_BCAST, M_LOOP, M_MCAST, M_PKTHDR, MT_DATA, mCopym, mFreem, mLength, mPrepend } from '../mbuf/index.js';
 import type { Instant } from '../time/instant.js';
 import { EACCES, EADDRNOTAVAIL, EAFNOSUPPORT, EHOSTUNREACH, EMSGSIZE, ENETDOWN, ENOBUFS } from '../errno.js';
+import { pseudoHeaderSum4 } from '../wire/checksum.js';
+import { emitIpv4, IPV4_HEADER_LEN, IPV4_MAX_PACKET_LEN } from '../wire/ipv4.js';
 import type { Ifnet } from './ifnet.js';
 import type { IpLayer } from './ip-layer.js';
 import type { IpOutputParams } from './protocol.js';
-import {
-  cksum, completeL4Checksum, get16, IP4, IP4_HLEN, IP_DF, IP_MAXPACKET, IP_MF, pseudoSum4, set16, sumBytes,
-} from './hdr.js';
+import { completeL4Checksum } from './mbuf-checksum.js';
 
 /**
  * Sends transport segment `m` as an IPv4 datagram. Takes ownership whatever the result.
@@ -30,7 +30,7 @@ export function ipOutput(ip: IpLayer, m: Mbuf, p: IpOutputParams, now: Instant):
   }
   const local = ip.isLocalBytes(4, db, 0);
   let ifp: Ifnet | null = null;
-  let mtu = IP_MAXPACKET;
+  let mtu = IPV4_MAX_PACKET_LEN;
   if (!local) {
     const r = ip.routes.lookup(4, db, 0, p.ifscope);
     if (r !== null) {
@@ -63,13 +63,13 @@ export function ipOutput(ip: IpLayer, m: Mbuf, p: IpOutputParams, now: Instant):
     }
     src = s;
   }
-  const total = mLength(m) + IP4_HLEN;
-  if (total > IP_MAXPACKET) {
+  const total = mLength(m) + IPV4_HEADER_LEN;
+  if (total > IPV4_MAX_PACKET_LEN) {
     st.ips_cantfrag++;
     mFreem(m);
     return EMSGSIZE;
   }
-  const h = mPrepend(m, IP4_HLEN);
+  const h = mPrepend(m, IPV4_HEADER_LEN);
   if (h === null) {
     st.ips_odropped++;
     return ENOBUFS;
@@ -80,33 +80,29 @@ export function ipOutput(ip: IpLayer, m: Mbuf, p: IpOutputParams, now: Instant):
   m.pktLen = total;
   if (bcast) m.flags |= M_BCAST;
   else if (db[0]! >= 224 && db[0]! < 240) m.flags |= M_MCAST;
-  const b = m.buf, o = m.data;
-  // RFC 791 §3.1 header; no options.
-  b[o] = 0x45;
-  b[o + IP4.tos] = p.tos & 0xff;
-  set16(b, o + IP4.len, total);
+  // RFC 791 §3.1 header, no options, with its checksum (the fields do not change below).
+  const r = ip.out4;
+  r.src = src;
+  r.dst = dst;
+  r.protocol = p.protocol;
+  r.ttl = p.ttl > 0 ? p.ttl & 0xff : ifp !== null && ifp.hopLimit > 0 ? ifp.hopLimit : ip.defaultTtl;
+  r.tos = p.tos & 0xff;
   // RFC 6864 §4.2: any identification scheme is fine; a counter from a random start keeps
   // non-atomic datagrams unique per (src, dst, proto) for far longer than the 30 s reassembly life.
-  set16(b, o + IP4.id, ip.ipId);
+  r.ident = ip.ipId;
   ip.ipId = (ip.ipId + 1) & 0xffff;
-  set16(b, o + IP4.off, p.dontFrag ? IP_DF : 0);
-  b[o + IP4.ttl] = p.ttl > 0 ? p.ttl & 0xff : ifp !== null && ifp.hopLimit > 0 ? ifp.hopLimit : ip.defaultTtl;
-  b[o + IP4.proto] = p.protocol;
-  set16(b, o + IP4.sum, 0);
-  b.set(src.bytes, o + IP4.src);
-  b.set(db, o + IP4.dst);
+  r.dontFrag = p.dontFrag;
+  r.payloadLen = total - IPV4_HEADER_LEN;
+  emitIpv4(r, m.buf, m.data);
 
   // in_delayed_cksum: a transport checksum left for the device is filled here unless this exact
   // packet goes to a link that will fill it.
   if ((m.csumFlags & CSUM_NEEDS) !== 0
     && (ifp === null || !ifp.link.caps.txCsumOffload || (total > mtu && m.gsoType === 0))) {
-    completeL4Checksum(m, IP4_HLEN, p.protocol, total - IP4_HLEN,
-      pseudoSum4(b, o + IP4.src, b, o + IP4.dst, p.protocol, total - IP4_HLEN), ip.scratch);
+    completeL4Checksum(m, IPV4_HEADER_LEN, p.protocol, r.payloadLen,
+      pseudoHeaderSum4(src.bytes, 0, db, 0, p.protocol, r.payloadLen), ip.csum, ip.scratch);
   }
-  if (ifp === null) {
-    setHeaderChecksum(b, o);
-    return ip.loopEnqueue(m, 4);
-  }
+  if (ifp === null) return ip.loopEnqueue(m, 4);
   if (m.gsoType !== 0) {
     // A TCP super-segment: the link segments it (TSO) and must accept its size.
     if (ifp.link.caps.tsoMaxBytes < total) {
@@ -123,7 +119,6 @@ export function ipOutput(ip: IpLayer, m: Mbuf, p: IpOutputParams, now: Instant):
     }
     return ipFragment(ip, m, mtu, ifp, now);
   }
-  setHeaderChecksum(b, o);
   if (!ifp.enqueue(m, now)) {
     st.ips_ifdownout++;
     return ENETDOWN;
@@ -131,23 +126,18 @@ export function ipOutput(ip: IpLayer, m: Mbuf, p: IpOutputParams, now: Instant):
   return 0;
 }
 
-/** Fills the header checksum of the IPv4 header at b[o..] (RFC 791 §3.1). */
-export function setHeaderChecksum(b: Uint8Array, o: number): void {
-  const hlen = (b[o]! & 0x0f) << 2;
-  set16(b, o + IP4.sum, 0);
-  set16(b, o + IP4.sum, cksum(sumBytes(b, o, hlen)));
-}
-
 /**
  * RFC 791 §3.2 fragmentation: each fragment carries a copy of the header and up to
  * (mtu - hlen) rounded down to 8 bytes of payload, at an offset in 8-byte units, with MF on all but
- * the last. Payload is referenced with mCopym (shared clusters), not copied. Takes ownership.
+ * the last. Payload is referenced with mCopym (shared clusters), not copied. Takes ownership of
+ * `m`, whose DF bit is clear (its header's flags are copied into every fragment).
  */
 export function ipFragment(ip: IpLayer, m: Mbuf, mtu: number, ifp: Ifnet, now: Instant): number {
   const st = ip.ipstat;
   const b = m.buf, o = m.data;
-  const hlen = (b[o]! & 0x0f) << 2;
-  const total = get16(b, o + IP4.len);
+  const v = ip.v4.wrap(b, o, m.len);
+  const hlen = v.headerLen;
+  const total = v.totalLen;
   const fragLen = (mtu - hlen) & ~7;
   if (fragLen < 8) {
     st.ips_cantfrag++;
@@ -155,9 +145,8 @@ export function ipFragment(ip: IpLayer, m: Mbuf, mtu: number, ifp: Ifnet, now: I
     return EMSGSIZE;
   }
   // Offsets and MF are relative to the datagram being fragmented (itself maybe a fragment: keep its MF on the last piece).
-  const off0 = get16(b, o + IP4.off);
-  const baseOff = off0 & 0x1fff;
-  const lastMf = off0 & IP_MF;
+  const baseOff = v.fragOffset;
+  const lastMf = v.moreFrags;
   const list = ip.fragScratch;
   let n = 0;
   for (let off = hlen; off < total; off += fragLen) {
@@ -177,11 +166,10 @@ export function ipFragment(ip: IpLayer, m: Mbuf, mtu: number, ifp: Ifnet, now: I
     h.next = d;
     h.pktLen = hlen + flen;
     h.flags |= m.flags & (M_BCAST | M_MCAST);
-    const hb = h.buf, ho = h.data;
-    set16(hb, ho + IP4.len, hlen + flen);
-    const more = off + flen < total ? IP_MF : lastMf;
-    set16(hb, ho + IP4.off, (baseOff + ((off - hlen) >>> 3)) | more);
-    setHeaderChecksum(hb, ho);
+    const fv = ip.v4.wrap(h.buf, h.data, hlen);
+    fv.setTotalLen(hlen + flen);
+    fv.setFragment(off + flen < total || lastMf, baseOff + (off - hlen));
+    fv.fillChecksum();
     list[n++] = h;
   }
   mFreem(m);

@@ -7,11 +7,11 @@
 import type { Mbuf } from '../mbuf/index.js';
 import { mFreem, mLength } from '../mbuf/index.js';
 import type { Instant } from '../time/instant.js';
+import { ICMP_TIMXCEED, ICMP_TIMXCEED_REASS } from '../wire/icmpv4.js';
+import { IPV4_MAX_PACKET_LEN } from '../wire/ipv4.js';
 import type { IpLayer } from './ip-layer.js';
 import { Reassembler } from './reass.js';
 import type { ReassEvent, ReassHooks, ReassLimits } from './reass.js';
-import { get16, IP4, IP_MAXPACKET, IP_MF, IP_OFFMASK, set16 } from './hdr.js';
-import { setHeaderChecksum } from './ip-output.js';
 import { icmpError } from './icmp.js';
 
 export class Ip4Reass implements ReassHooks {
@@ -29,25 +29,25 @@ export class Ip4Reass implements ReassHooks {
   input(m: Mbuf, hlen: number, ipLen: number, now: Instant): Mbuf | null {
     const st = this.ip.ipstat;
     st.ips_fragments++;
-    const b = m.buf, o = m.data;
-    const offField = get16(b, o + IP4.off);
-    const off = (offField & IP_OFFMASK) << 3;
+    const v = this.ip.v4.wrap(m.buf, m.data, m.len);
+    const off = v.fragOffset;
     const len = ipLen - hlen;
-    if (hlen + off + len > IP_MAXPACKET) {
+    if (hlen + off + len > IPV4_MAX_PACKET_LEN) {
       // The datagram would exceed 65535 bytes (the "ping of death"): never reassemble it.
       st.ips_toolong++;
       st.ips_fragdropped++;
       mFreem(m);
       return null;
     }
-    const r = this.engine.insert(m, hlen, hlen, o + IP4.src, o + IP4.dst, get16(b, o + IP4.id), b[o + IP4.proto]!,
-      off, len, (offField & IP_MF) !== 0, 0, now);
+    const r = this.engine.insert(m, hlen, hlen, v.srcOffset, v.dstOffset, v.ident, v.protocol,
+      off, len, v.moreFrags, 0, now);
     if (r === null) return null;
-    const rb = r.buf, ro = r.data;
-    const rhlen = (rb[ro]! & 0x0f) << 2;
-    set16(rb, ro + IP4.len, rhlen + this.engine.lastTotalLen);
-    set16(rb, ro + IP4.off, 0);
-    setHeaderChecksum(rb, ro);
+    // The first fragment's header now describes the whole datagram: no flags, offset 0.
+    const rv = this.ip.v4.wrap(r.buf, r.data, r.len);
+    rv.setTotalLen(rv.headerLen + this.engine.lastTotalLen);
+    rv.setFlags(0);
+    rv.setFragment(false, 0);
+    rv.fillChecksum();
     st.ips_reassembled++;
     return r;
   }
@@ -71,10 +71,10 @@ export class Ip4Reass implements ReassHooks {
     this.ip.ipstat.ips_fragtimeout += nfrags;
     if (first === null) return;
     // The first fragment may have been trimmed by a later overlap: make its header agree with it.
-    const b = first.buf, o = first.data;
-    set16(b, o + IP4.len, mLength(first));
-    setHeaderChecksum(b, o);
+    const v = this.ip.v4.wrap(first.buf, first.data, first.len);
+    v.setTotalLen(mLength(first));
+    v.fillChecksum();
     // RFC 792: time exceeded, code 1 "fragment reassembly time exceeded".
-    icmpError(this.ip, first, 11, 1, 0, now);
+    icmpError(this.ip, first, ICMP_TIMXCEED, ICMP_TIMXCEED_REASS, 0, now);
   }
 }

@@ -1,7 +1,7 @@
 // Counters of the IP layer: ipstat, ip6stat, icmpstat and icmp6stat (BSD netinet/ip_var.h,
 // netinet6/ip6_var.h, netinet/icmp_var.h, netinet/icmp6.h), one counter per drop reason.
 // Owned by IpLayer (one set per stack); moved by ip-input.ts, ip-output.ts, ip6-input.ts,
-// ip6-output.ts, ip-reass.ts, ip6-reass.ts, icmp.ts, icmp6.ts and icmp-errors.ts.
+// ip6-output.ts, ip-reass.ts, ip6-reass.ts, icmp.ts, icmp6.ts and icmp-common.ts.
 // Names keep BSD's prefixes (ips_, ip6s_, icps_, icp6s_) so netstat -s output reads the same.
 
 /** IPv4 counters (struct ipstat). */

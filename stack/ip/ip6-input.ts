@@ -8,21 +8,19 @@
 import type { Mbuf } from '../mbuf/index.js';
 import { M_LOOP, M_MCAST, mAdj, mFreem, mLength } from '../mbuf/index.js';
 import type { Instant } from '../time/instant.js';
+import { pseudoHeaderSum6 } from '../wire/checksum.js';
+import {
+  ICMP6_PARAM_PROB, ICMP6_PARAMPROB_HEADER, ICMP6_PARAMPROB_NEXTHEADER, ICMP6_PARAMPROB_OPTION,
+} from '../wire/icmpv6.js';
+import {
+  IPPROTO_DSTOPTS, IPPROTO_FRAGMENT, IPPROTO_HOPOPTS, IPPROTO_ICMPV6, IPPROTO_NONE, IPPROTO_ROUTING,
+} from '../wire/ip-proto.js';
+import { IPV6_FRAG_HEADER_LEN, IPV6_HEADER_LEN, IPV6_MAX_EXT_HEADERS, ipv6ExtHeaderLen } from '../wire/ipv6.js';
 import type { Ifnet } from './ifnet.js';
 import type { IpLayer } from './ip-layer.js';
 import { isV6Loopback } from './ip-layer.js';
-import { icmp6Error, icmp6Input, ICMP6_PARAM_PROB } from './icmp6.js';
-import {
-  FRAG6, get16, ICMP_HLEN, IP6, IP6_HLEN, IP6F_MORE, IP6F_OFFMASK, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, pseudoSum6, pullup,
-} from './hdr.js';
-
-const IPPROTO_HOPOPTS = 0;
-const IPPROTO_ROUTING = 43;
-const IPPROTO_FRAGMENT = 44;
-const IPPROTO_NONE = 59;
-const IPPROTO_DSTOPTS = 60;
-/** Most extension headers walked before giving up (bounded loop on hostile input). */
-const MAX_EXT_HEADERS = 16;
+import { icmp6Error, icmp6Input } from './icmp6.js';
+import { pullup, pullupTransport } from './chain-pullup.js';
 
 /**
  * Processes one IPv6 packet (header at m.data). Takes ownership. `reassembled` marks a packet
@@ -32,22 +30,23 @@ export function ip6Input(ip: IpLayer, m: Mbuf, ifp: Ifnet | null, now: Instant, 
   const st = ip.ip6stat;
   if (!reassembled) st.ip6s_total++;
   const total = mLength(m);
-  if (total < IP6_HLEN) {
+  if (total < IPV6_HEADER_LEN) {
     st.ip6s_toosmall++;
     mFreem(m);
     return;
   }
-  let p = pullup(m, IP6_HLEN);
+  let p = pullup(m, IPV6_HEADER_LEN);
   if (p === null) { st.ip6s_nobufs++; return; }
   m = p;
-  let b = m.buf, o = m.data;
-  if (b[o]! >>> 4 !== 6) {
+  // The view sees the head mbuf; the payload length is checked against the chain's length here.
+  const v = ip.v6.wrap(m.buf, m.data, m.len);
+  if (v.version !== 6) {
     st.ip6s_badvers++;
     mFreem(m);
     return;
   }
-  const plen = get16(b, o + IP6.plen);
-  const end = IP6_HLEN + plen;
+  const plen = v.payloadLen;
+  const end = IPV6_HEADER_LEN + plen;
   if (total < end) {
     st.ip6s_tooshort++;
     mFreem(m);
@@ -55,24 +54,26 @@ export function ip6Input(ip: IpLayer, m: Mbuf, ifp: Ifnet | null, now: Instant, 
   }
   if (total > end) mAdj(m, end - total);
   const looped = (m.flags & M_LOOP) !== 0;
+  let b = m.buf, o = m.data;
+  const srcOff = v.srcOffset, dstOff = v.dstOffset;
   // RFC 4291 §2.7: a multicast source is invalid; §2.5.2: the unspecified address is never a
   // destination; §2.5.3: ::1 never appears on a link.
   let dstUnspec = true;
-  for (let i = 0; i < 16; i++) if (b[o + IP6.dst + i] !== 0) { dstUnspec = false; break; }
-  if (b[o + IP6.src] === 0xff || dstUnspec
-    || (!looped && (isV6Loopback(b, o + IP6.src) || isV6Loopback(b, o + IP6.dst)))) {
+  for (let i = 0; i < 16; i++) if (b[dstOff + i] !== 0) { dstUnspec = false; break; }
+  if (b[srcOff] === 0xff || dstUnspec
+    || (!looped && (isV6Loopback(b, srcOff) || isV6Loopback(b, dstOff)))) {
     st.ip6s_badscope++;
     mFreem(m);
     return;
   }
   let mcast = false;
-  if (!ip.isLocalBytes(6, b, o + IP6.dst)) {
-    if (b[o + IP6.dst] !== 0xff) {
+  if (!ip.isLocalBytes(6, b, dstOff)) {
+    if (b[dstOff] !== 0xff) {
       st.ip6s_notforus++;
       mFreem(m);
       return;
     }
-    if (!joined(ip, ifp, b, o + IP6.dst)) {
+    if (!joined(ip, ifp, b, dstOff)) {
       st.ip6s_notmember++;
       mFreem(m);
       return;
@@ -81,12 +82,14 @@ export function ip6Input(ip: IpLayer, m: Mbuf, ifp: Ifnet | null, now: Instant, 
     m.flags |= M_MCAST;
   }
 
-  // RFC 8200 §4: walk the extension headers in order.
-  let nxt = b[o + IP6.nxt]!;
-  let off = IP6_HLEN;
-  let nxtOff: number = IP6.nxt;
+  // RFC 8200 §4: process the extension headers in order (walkIpv6ExtHeaders only skips them, over
+  // contiguous bytes; here each one is pulled up, acted on and counted as it comes).
+  let nxt = v.nextHeader;
+  let off = IPV6_HEADER_LEN;
+  // Offsets below are from the packet start (m.data): ICMPv6 pointers and reassembly use them.
+  let nxtOff = v.nextHeaderOffset - o;
   for (let i = 0; ; i++) {
-    if (i >= MAX_EXT_HEADERS) {
+    if (i >= IPV6_MAX_EXT_HEADERS) {
       st.ip6s_toomanyhdr++;
       mFreem(m);
       return;
@@ -98,13 +101,13 @@ export function ip6Input(ip: IpLayer, m: Mbuf, ifp: Ifnet | null, now: Instant, 
       return;
     }
     if (nxt !== IPPROTO_HOPOPTS && nxt !== IPPROTO_DSTOPTS && nxt !== IPPROTO_ROUTING && nxt !== IPPROTO_FRAGMENT) break;
-    if (nxt === IPPROTO_HOPOPTS && off !== IP6_HLEN) {
+    if (nxt === IPPROTO_HOPOPTS && off !== IPV6_HEADER_LEN) {
       // RFC 8200 §4.3: hop-by-hop options only immediately after the IPv6 header.
       st.ip6s_badoptions++;
-      icmp6Error(ip, m, ICMP6_PARAM_PROB, 1, nxtOff, now);
+      icmp6Error(ip, m, ICMP6_PARAM_PROB, ICMP6_PARAMPROB_NEXTHEADER, nxtOff, now);
       return;
     }
-    let elen = 8;
+    let elen = IPV6_FRAG_HEADER_LEN;
     if (nxt !== IPPROTO_FRAGMENT) {
       if (off + 2 > end) {
         st.ip6s_tooshort++;
@@ -114,7 +117,7 @@ export function ip6Input(ip: IpLayer, m: Mbuf, ifp: Ifnet | null, now: Instant, 
       p = pullup(m, off + 2);
       if (p === null) { st.ip6s_nobufs++; return; }
       m = p;
-      elen = (m.buf[m.data + off + 1]! + 1) << 3;
+      elen = ipv6ExtHeaderLen(m.buf, m.data + off);
     }
     if (off + elen > end) {
       st.ip6s_tooshort++;
@@ -126,8 +129,7 @@ export function ip6Input(ip: IpLayer, m: Mbuf, ifp: Ifnet | null, now: Instant, 
     m = p;
     b = m.buf; o = m.data;
     if (nxt === IPPROTO_FRAGMENT) {
-      const offlg = get16(b, o + off + FRAG6.offlg);
-      if ((offlg & (IP6F_OFFMASK | IP6F_MORE)) === 0) {
+      if (ip.frag6.wrap(b, o + off, IPV6_FRAG_HEADER_LEN).isAtomic) {
         // RFC 6946 §4: an atomic fragment is processed in isolation, as if unfragmented.
         st.ip6s_atomicfrags++;
       } else {
@@ -142,17 +144,18 @@ export function ip6Input(ip: IpLayer, m: Mbuf, ifp: Ifnet | null, now: Instant, 
         return;
       }
     } else if (nxt === IPPROTO_ROUTING) {
-      // RFC 8200 §4.4: with Segments Left nonzero a host that does not recognise the routing
-      // type (we forward nothing, so none) sends parameter problem code 0 at the type field.
+      // RFC 8200 §4.4: with Segments Left (byte 3) nonzero a host that does not recognise the
+      // routing type (we forward nothing, so none) sends parameter problem code 0 at the type (byte 2).
       if (b[o + off + 3] !== 0) {
         st.ip6s_badoptions++;
-        icmp6Error(ip, m, ICMP6_PARAM_PROB, 0, off + 2, now);
+        icmp6Error(ip, m, ICMP6_PARAM_PROB, ICMP6_PARAMPROB_HEADER, off + 2, now);
         return;
       }
     } else if (!ip6Options(ip, m, off, elen, mcast, now)) {
       return;
     }
     nxtOff = off;
+    // Every extension header starts with its Next Header byte.
     nxt = b[o + off]!;
     off += elen;
   }
@@ -187,7 +190,7 @@ function ip6Options(ip: IpLayer, m: Mbuf, off: number, elen: number, mcast: bool
       if (action !== 0) {
         ip.ip6stat.ip6s_badoptions++;
         if (action === 1 || (action === 3 && mcast)) mFreem(m);
-        else icmp6Error(ip, m, ICMP6_PARAM_PROB, 2, i, now);
+        else icmp6Error(ip, m, ICMP6_PARAM_PROB, ICMP6_PARAMPROB_OPTION, i, now);
         return false;
       }
     }
@@ -206,32 +209,22 @@ function ip6Deliver(
   ip: IpLayer, m: Mbuf, l4Off: number, l4Len: number, nxt: number, nxtOff: number, mcast: boolean, ifp: Ifnet | null, now: Instant,
 ): void {
   const st = ip.ip6stat;
-  let need = l4Off + Math.min(l4Len, nxt === PROTO_TCP ? 20 : nxt === PROTO_UDP || nxt === PROTO_ICMPV6 ? ICMP_HLEN : 0);
-  let p = pullup(m, need);
+  const p = pullupTransport(m, l4Off, l4Len, nxt, IPPROTO_ICMPV6, ip.tcp);
   if (p === null) { st.ip6s_nobufs++; return; }
   m = p;
-  if (nxt === PROTO_TCP && l4Len >= 20) {
-    const thlen = (m.buf[m.data + l4Off + 12]! >>> 4) << 2;
-    if (thlen > 20 && thlen <= l4Len) {
-      need = l4Off + thlen;
-      p = pullup(m, need);
-      if (p === null) { st.ip6s_nobufs++; return; }
-      m = p;
-    }
-  }
-  const b = m.buf, o = m.data;
+  const v = ip.v6.wrap(m.buf, m.data, m.len);
   const info = ip.inInfo;
   info.family = 6;
-  info.srcOff = o + IP6.src;
-  info.dstOff = o + IP6.dst;
+  info.srcOff = v.srcOffset;
+  info.dstOff = v.dstOffset;
   info.l4Off = l4Off;
   info.l4Len = l4Len;
   info.ifindex = ifp === null ? 0 : ifp.index;
-  info.pseudoSum = pseudoSum6(b, o + IP6.src, b, o + IP6.dst, nxt, l4Len);
+  info.pseudoSum = pseudoHeaderSum6(m.buf, v.srcOffset, m.buf, v.dstOffset, nxt, l4Len);
   info.dstIsBroadcastOrMulticast = mcast;
-  info.ttlOrHopLimit = b[o + IP6.hlim]!;
-  info.tos = ((get16(b, o) >>> 4) & 0xff);
-  if (nxt === PROTO_ICMPV6) {
+  info.ttlOrHopLimit = v.hopLimit;
+  info.tos = v.trafficClass;
+  if (nxt === IPPROTO_ICMPV6) {
     st.ip6s_delivered++;
     icmp6Input(ip, m, info, now);
     return;
@@ -244,5 +237,5 @@ function ip6Deliver(
   }
   // RFC 8200 §4: unrecognised Next Header: parameter problem code 1 pointing at that field.
   st.ip6s_noproto++;
-  icmp6Error(ip, m, ICMP6_PARAM_PROB, 1, nxtOff, now);
+  icmp6Error(ip, m, ICMP6_PARAM_PROB, ICMP6_PARAMPROB_NEXTHEADER, nxtOff, now);
 }

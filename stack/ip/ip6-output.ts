@@ -10,14 +10,13 @@ import type { Mbuf } from '../mbuf/index.js';
 import { CSUM_NEEDS, M_BCAST, M_LOOP, M_MCAST, M_PKTHDR, MT_DATA, mCopym, mFreem, mLength, mPrepend } from '../mbuf/index.js';
 import type { Instant } from '../time/instant.js';
 import { EADDRNOTAVAIL, EAFNOSUPPORT, EHOSTUNREACH, EMSGSIZE, ENETDOWN, ENOBUFS } from '../errno.js';
+import { pseudoHeaderSum6 } from '../wire/checksum.js';
+import { IPPROTO_FRAGMENT } from '../wire/ip-proto.js';
+import { emitIpv6, emitIpv6FragHeader, IPV6_FRAG_HEADER_LEN, IPV6_HEADER_LEN, IPV6_MAX_PAYLOAD_LEN } from '../wire/ipv6.js';
 import type { Ifnet } from './ifnet.js';
 import type { IpLayer } from './ip-layer.js';
 import type { IpOutputParams } from './protocol.js';
-import {
-  completeL4Checksum, FRAG6, FRAG6_LEN, IP6, IP6_HLEN, IP6F_MORE, IP_MAXPACKET, pseudoSum6, set16, set32,
-} from './hdr.js';
-
-const IPPROTO_FRAGMENT = 44;
+import { completeL4Checksum } from './mbuf-checksum.js';
 
 /**
  * Sends transport segment `m` as an IPv6 packet. Takes ownership whatever the result.
@@ -34,7 +33,7 @@ export function ip6Output(ip: IpLayer, m: Mbuf, p: IpOutputParams, now: Instant)
   }
   const local = ip.isLocalBytes(6, db, 0);
   let ifp: Ifnet | null = null;
-  let mtu = IP_MAXPACKET;
+  let mtu = IPV6_MAX_PAYLOAD_LEN;
   if (!local) {
     const r = ip.routes.lookup(6, db, 0, p.ifscope);
     if (r !== null) {
@@ -61,41 +60,38 @@ export function ip6Output(ip: IpLayer, m: Mbuf, p: IpOutputParams, now: Instant)
     src = s;
   }
   const plen = mLength(m);
-  if (plen > IP_MAXPACKET) {
+  if (plen > IPV6_MAX_PAYLOAD_LEN) {
     // No jumbograms (RFC 2675).
     st.ip6s_cantfrag++;
     mFreem(m);
     return EMSGSIZE;
   }
-  const h = mPrepend(m, IP6_HLEN);
+  const h = mPrepend(m, IPV6_HEADER_LEN);
   if (h === null) {
     st.ip6s_odropped++;
     return ENOBUFS;
   }
   m = h;
-  const total = IP6_HLEN + plen;
+  const total = IPV6_HEADER_LEN + plen;
   // A transport may hand a chain without a packet header: the IP packet has one.
   m.flags = (m.flags & ~(M_BCAST | M_MCAST | M_LOOP)) | M_PKTHDR;
   m.pktLen = total;
   if (db[0] === 0xff) m.flags |= M_MCAST;
-  const b = m.buf, o = m.data;
   // RFC 8200 §3: version 6, traffic class, flow label 0 (RFC 6437 allows it), payload length,
   // next header, hop limit, addresses.
-  const tc = p.tos & 0xff;
-  b[o] = 0x60 | (tc >>> 4);
-  b[o + 1] = (tc & 0x0f) << 4;
-  b[o + 2] = 0;
-  b[o + 3] = 0;
-  set16(b, o + IP6.plen, plen);
-  b[o + IP6.nxt] = p.protocol;
-  b[o + IP6.hlim] = p.ttl > 0 ? p.ttl & 0xff : ifp !== null && ifp.hopLimit > 0 ? ifp.hopLimit : ip.defaultTtl;
-  b.set(src.bytes, o + IP6.src);
-  b.set(db, o + IP6.dst);
+  const r = ip.out6;
+  r.src = src;
+  r.dst = dst;
+  r.trafficClass = p.tos & 0xff;
+  r.payloadLen = plen;
+  r.nextHeader = p.protocol;
+  r.hopLimit = p.ttl > 0 ? p.ttl & 0xff : ifp !== null && ifp.hopLimit > 0 ? ifp.hopLimit : ip.defaultTtl;
+  emitIpv6(r, m.buf, m.data);
 
   if ((m.csumFlags & CSUM_NEEDS) !== 0
     && (ifp === null || !ifp.link.caps.txCsumOffload || (total > mtu && m.gsoType === 0))) {
-    completeL4Checksum(m, IP6_HLEN, p.protocol, plen,
-      pseudoSum6(b, o + IP6.src, b, o + IP6.dst, p.protocol, plen), ip.scratch);
+    completeL4Checksum(m, IPV6_HEADER_LEN, p.protocol, plen,
+      pseudoHeaderSum6(src.bytes, 0, db, 0, p.protocol, plen), ip.csum, ip.scratch);
   }
   if (ifp === null) return ip.loopEnqueue(m, 6);
   if (m.gsoType !== 0) {
@@ -129,8 +125,8 @@ export function ip6Output(ip: IpLayer, m: Mbuf, p: IpOutputParams, now: Instant)
 export function ip6Fragment(ip: IpLayer, m: Mbuf, mtu: number, ifp: Ifnet, now: Instant): number {
   const st = ip.ip6stat;
   const b = m.buf, o = m.data;
-  const payload = m.pktLen - IP6_HLEN;
-  const fragLen = (mtu - IP6_HLEN - FRAG6_LEN) & ~7;
+  const payload = m.pktLen - IPV6_HEADER_LEN;
+  const fragLen = (mtu - IPV6_HEADER_LEN - IPV6_FRAG_HEADER_LEN) & ~7;
   if (fragLen < 8) {
     st.ip6s_cantfrag++;
     mFreem(m);
@@ -138,14 +134,14 @@ export function ip6Fragment(ip: IpLayer, m: Mbuf, mtu: number, ifp: Ifnet, now: 
   }
   const id = ip.ip6Id;
   ip.ip6Id = (ip.ip6Id + 1) >>> 0;
-  const nxt = b[o + IP6.nxt]!;
+  const nxt = ip.v6.wrap(b, o, m.len).nextHeader;
   const list = ip.fragScratch;
   let n = 0;
-  const hl = IP6_HLEN + FRAG6_LEN;
+  const hl = IPV6_HEADER_LEN + IPV6_FRAG_HEADER_LEN;
   for (let off = 0; off < payload; off += fragLen) {
     const flen = Math.min(fragLen, payload - off);
     const h = ip.pool.getHdr(MT_DATA);
-    const d = h === null ? null : mCopym(m, IP6_HLEN + off, flen);
+    const d = h === null ? null : mCopym(m, IPV6_HEADER_LEN + off, flen);
     if (h === null || d === null) {
       if (h !== null) ip.pool.free(h);
       for (let i = 0; i < n; i++) mFreem(list[i]!);
@@ -155,14 +151,11 @@ export function ip6Fragment(ip: IpLayer, m: Mbuf, mtu: number, ifp: Ifnet, now: 
     }
     h.data = h.end - hl;
     const hb = h.buf, ho = h.data;
-    hb.set(b.subarray(o, o + IP6_HLEN), ho);
-    hb[ho + IP6.nxt] = IPPROTO_FRAGMENT;
-    set16(hb, ho + IP6.plen, FRAG6_LEN + flen);
-    const f = ho + IP6_HLEN;
-    hb[f + FRAG6.nxt] = nxt;
-    hb[f + 1] = 0;
-    set16(hb, f + FRAG6.offlg, off | (off + flen < payload ? IP6F_MORE : 0));
-    set32(hb, f + FRAG6.ident, id);
+    hb.set(b.subarray(o, o + IPV6_HEADER_LEN), ho);
+    const fv = ip.v6.wrap(hb, ho, hl);
+    fv.setNextHeader(IPPROTO_FRAGMENT);
+    fv.setPayloadLen(IPV6_FRAG_HEADER_LEN + flen);
+    emitIpv6FragHeader(hb, ho + IPV6_HEADER_LEN, nxt, off, off + flen < payload, id);
     h.len = hl;
     h.next = d;
     h.pktLen = hl + flen;

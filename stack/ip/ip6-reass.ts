@@ -7,11 +7,14 @@
 
 import type { Mbuf } from '../mbuf/index.js';
 import type { Instant } from '../time/instant.js';
+import {
+  ICMP6_PARAM_PROB, ICMP6_PARAMPROB_HEADER, ICMP6_TIME_EXCEED_REASSEMBLY, ICMP6_TIME_EXCEEDED,
+} from '../wire/icmpv6.js';
+import { IPV6_FRAG_HEADER_LEN, IPV6_HEADER_LEN, IPV6_MAX_PAYLOAD_LEN } from '../wire/ipv6.js';
 import type { IpLayer } from './ip-layer.js';
 import { Reassembler } from './reass.js';
 import type { ReassEvent, ReassHooks, ReassLimits } from './reass.js';
-import { FRAG6, FRAG6_LEN, get16, get32, IP6, IP6_HLEN, IP6F_MORE, IP6F_OFFMASK, IP_MAXPACKET, set16 } from './hdr.js';
-import { icmp6Error, ICMP6_PARAM_PROB, ICMP6_TIME_EXCEEDED } from './icmp6.js';
+import { icmp6Error } from './icmp6.js';
 
 export class Ip6Reass implements ReassHooks {
   readonly engine: Reassembler;
@@ -29,29 +32,30 @@ export class Ip6Reass implements ReassHooks {
   input(m: Mbuf, fragOff: number, nxtOff: number, plen: number, now: Instant): Mbuf | null {
     const st = this.ip.ip6stat;
     st.ip6s_fragments++;
-    const b = m.buf, o = m.data;
-    const offlg = get16(b, o + fragOff + FRAG6.offlg);
-    const foff = offlg & IP6F_OFFMASK;
-    const len = IP6_HLEN + plen - (fragOff + FRAG6_LEN);
+    const ip = this.ip;
+    const f = ip.frag6.wrap(m.buf, m.data + fragOff, IPV6_FRAG_HEADER_LEN);
+    const foff = f.fragOffset;
+    const len = IPV6_HEADER_LEN + plen - (fragOff + IPV6_FRAG_HEADER_LEN);
     // RFC 8200 §4.5: "If the length and offset of a fragment are such that the Payload Length of
     // the packet reassembled from that fragment would exceed 65,535 octets, then that fragment must
     // be discarded and an ICMP Parameter Problem, Code 0, message should be sent ... pointing to
     // the Fragment Offset field of the fragment packet."
-    if (fragOff - IP6_HLEN + foff + len > IP_MAXPACKET) {
+    if (fragOff - IPV6_HEADER_LEN + foff + len > IPV6_MAX_PAYLOAD_LEN) {
       st.ip6s_toolong++;
       st.ip6s_fragdropped++;
-      icmp6Error(this.ip, m, ICMP6_PARAM_PROB, 0, fragOff + FRAG6.offlg, now);
+      icmp6Error(ip, m, ICMP6_PARAM_PROB, ICMP6_PARAMPROB_HEADER, f.fragOffsetFieldOffset - m.data, now);
       return null;
     }
-    const fragNxt = b[o + fragOff + FRAG6.nxt]!;
-    const r = this.engine.insert(m, fragOff + FRAG6_LEN, fragOff, o + IP6.src, o + IP6.dst,
-      get32(b, o + fragOff + FRAG6.ident), 0, foff, len, (offlg & IP6F_MORE) !== 0, nxtOff * 256 + fragNxt, now);
+    const v = ip.v6.wrap(m.buf, m.data, m.len);
+    const r = this.engine.insert(m, fragOff + IPV6_FRAG_HEADER_LEN, fragOff, v.srcOffset, v.dstOffset,
+      f.ident, 0, foff, len, f.moreFrags, nxtOff * 256 + f.nextHeader, now);
     if (r === null) return null;
     // RFC 8200 §4.5 reassembly: the Next Header of the last unfragmentable header comes from the
-    // first fragment's fragment header; the payload length is recomputed.
+    // first fragment's fragment header (saved as aux: its offset * 256 + value); the payload
+    // length is recomputed.
     const aux = this.engine.lastAux;
     r.buf[r.data + (aux >>> 8)] = aux & 0xff;
-    set16(r.buf, r.data + IP6.plen, r.pktLen - IP6_HLEN);
+    ip.v6.wrap(r.buf, r.data, r.len).setPayloadLen(r.pktLen - IPV6_HEADER_LEN);
     st.ip6s_reassembled++;
     return r;
   }
@@ -73,6 +77,6 @@ export class Ip6Reass implements ReassHooks {
   reassTimedOut(first: Mbuf | null, nfrags: number, now: Instant): void {
     this.ip.ip6stat.ip6s_fragtimeout += nfrags;
     // RFC 8200 §4.5: time exceeded, code 1, only when the first fragment had arrived.
-    if (first !== null) icmp6Error(this.ip, first, ICMP6_TIME_EXCEEDED, 1, 0, now);
+    if (first !== null) icmp6Error(this.ip, first, ICMP6_TIME_EXCEEDED, ICMP6_TIME_EXCEED_REASSEMBLY, 0, now);
   }
 }

@@ -7,13 +7,19 @@
 // packets CSUM_DATA_VALID, as a NIC that validated it would.
 // Used by: memory-pair.ts (into the receiver's pool) and sim-network.ts (into the network's pool).
 //
-// Header arithmetic is our own and minimal: IPv4 with any IHL, IPv6 only when the next header is
-// directly TCP/UDP (no extension headers). csumStart/csumOffset are ignored: the checksum is
-// recomputed from the headers. The checksum routine below is private to this file because
-// stack/wire/checksum.ts was not written yet; switch to `internetChecksum` once it lands.
+// Headers are read and patched through the stack/wire views and checksums: IPv4 with any IHL, IPv6
+// only when the next header is directly TCP/UDP (no extension headers). csumStart/csumOffset are
+// ignored: the checksum is recomputed from the headers.
 
 import { CSUM_DATA_VALID, CSUM_NEEDS, GSO_NONE, GSO_TCPV4, GSO_TCPV6, mCopydata, mFreem, mLength } from '../mbuf/index.js';
 import type { Mbuf, MbufPool } from '../mbuf/index.js';
+import { get16, set16 } from '../wire/bytes.js';
+import { l4Checksum, pseudoHeaderSum4, pseudoHeaderSum6 } from '../wire/checksum.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ip-proto.js';
+import { IPV4_HEADER_LEN, IPV4_MAX_HEADER_LEN, Ipv4View } from '../wire/ipv4.js';
+import { IPV6_HEADER_LEN, Ipv6View } from '../wire/ipv6.js';
+import { TCP_CHECKSUM_OFFSET, TCP_MAX_HEADER_LEN, TcpView, TH_CWR, TH_FIN, TH_PUSH } from '../wire/tcp.js';
+import { UDP_CHECKSUM_OFFSET } from '../wire/udp.js';
 import type { LinkCaps, LinkStats } from './link.js';
 
 /** materialize() failures, negative so a count can share the return value. */
@@ -22,13 +28,8 @@ export const OFFLOAD_ERR_MALFORMED = -2;
 export const OFFLOAD_ERR_UNSUPPORTED = -3;
 export const OFFLOAD_ERR_TOO_BIG = -4;
 
-const PROTO_TCP = 6;
-const PROTO_UDP = 17;
-const TCP_FIN = 0x01;
-const TCP_PSH = 0x08;
-const TCP_CWR = 0x80;
-/** IPv4 header (max 60) + TCP header (max 60). */
-const MAX_HDR = 120;
+/** The largest IP + TCP header a super-packet may carry. */
+const MAX_HDR = IPV4_MAX_HEADER_LEN + TCP_MAX_HEADER_LEN;
 
 /** Counts a materialize() failure on `stats` under its drop reason. */
 export function countOffloadFailure(stats: LinkStats, code: number): void {
@@ -40,7 +41,7 @@ export function countOffloadFailure(stats: LinkStats, code: number): void {
   }
 }
 
-/** Where the transport header of a contiguous IP packet is; filled by locateL4. */
+/** Where the transport header of a contiguous IP packet is; filled by OffloadEngine.locateL4. */
 class L4Info {
   /** Offset of the transport header from the IP header. */
   off = 0;
@@ -48,15 +49,22 @@ class L4Info {
   len = 0;
   proto = 0;
   family = 0;
+  /** Folded pseudo-header sum (RFC 768, RFC 8200 §8.1). */
+  pseudoSum = 0;
+  /** Offset of the checksum field from the transport header. */
+  get checksumOffset(): number { return this.proto === IPPROTO_TCP ? TCP_CHECKSUM_OFFSET : UDP_CHECKSUM_OFFSET; }
 }
 
 /**
  * Copies packets into a pool as they would appear on the wire. One instance per link or network
- * (it holds scratch space, so nothing is allocated per packet beyond pooled mbufs).
+ * (it holds scratch space and header views, so nothing is allocated per packet beyond pooled mbufs).
  */
 export class OffloadEngine {
   private readonly hdr = new Uint8Array(MAX_HDR);
   private readonly l4 = new L4Info();
+  private readonly ip4 = new Ipv4View();
+  private readonly ip6 = new Ipv6View();
+  private readonly tcp = new TcpView();
 
   /**
    * Copies `src` (not freed) into fresh packets from `pool`, resolving offloads allowed by `caps`:
@@ -94,27 +102,27 @@ export class OffloadEngine {
   /** True when the packet at b[o..o+len) is TCP or UDP over unfragmented IP with a correct checksum. */
   verifyTransportChecksum(b: Uint8Array, o: number, len: number): boolean {
     const l4 = this.l4;
-    if (!locateL4(b, o, len, l4)) return false;
-    const ck = l4.proto === PROTO_TCP ? 16 : 6;
+    if (!this.locateL4(b, o, len)) return false;
+    const ck = l4.checksumOffset;
     if (l4.len < ck + 2) return false;
+    const t = o + l4.off;
     // RFC 768: an all-zero UDP checksum over IPv4 means "none was computed".
-    if (l4.proto === PROTO_UDP && l4.family === 4 && b[o + l4.off + 6] === 0 && b[o + l4.off + 7] === 0) return true;
-    return fold(pseudoSum(b, o, l4) + sum16(b, o + l4.off, l4.len)) === 0xffff;
+    if (l4.proto === IPPROTO_UDP && l4.family === 4 && get16(b, t + ck) === 0) return true;
+    return l4Checksum(b, t, l4.len, l4.pseudoSum) === 0;
   }
 
   /** Computes and stores the TCP/UDP checksum of the packet at b[o..o+len); false if it has none. */
   fillTransportChecksum(b: Uint8Array, o: number, len: number): boolean {
     const l4 = this.l4;
-    if (!locateL4(b, o, len, l4)) return false;
-    const ck = o + l4.off + (l4.proto === PROTO_TCP ? 16 : 6);
-    if (ck + 2 > o + l4.off + l4.len) return false;
-    b[ck] = 0;
-    b[ck + 1] = 0;
-    let c = ~fold(pseudoSum(b, o, l4) + sum16(b, o + l4.off, l4.len)) & 0xffff;
+    if (!this.locateL4(b, o, len)) return false;
+    const t = o + l4.off;
+    const ck = t + l4.checksumOffset;
+    if (ck + 2 > t + l4.len) return false;
+    set16(b, ck, 0);
+    let c = l4Checksum(b, t, l4.len, l4.pseudoSum);
     // RFC 768: a computed UDP checksum of zero is sent as all ones.
-    if (c === 0 && l4.proto === PROTO_UDP) c = 0xffff;
-    b[ck] = c >>> 8;
-    b[ck + 1] = c & 0xff;
+    if (c === 0 && l4.proto === IPPROTO_UDP) c = 0xffff;
+    set16(b, ck, c);
     return true;
   }
 
@@ -122,20 +130,24 @@ export class OffloadEngine {
     const h = this.hdr;
     const have = len < MAX_HDR ? len : MAX_HDR;
     mCopydata(src, 0, have, h, 0);
-    if (have < 20) return OFFLOAD_ERR_MALFORMED;
-    const v = h[0]! >>> 4;
+    if (have < IPV4_HEADER_LEN) return OFFLOAD_ERR_MALFORMED;
+    const isV4 = src.gsoType === GSO_TCPV4;
     let ipLen: number;
-    if (src.gsoType === GSO_TCPV4) {
-      ipLen = (h[0]! & 0x0f) * 4;
-      if (v !== 4 || ipLen < 20 || h[9] !== PROTO_TCP) return OFFLOAD_ERR_MALFORMED;
+    let id0 = 0;
+    if (isV4) {
+      const v = this.ip4.wrap(h, 0, have);
+      ipLen = v.headerLen;
+      if (v.version !== 4 || ipLen < IPV4_HEADER_LEN || v.protocol !== IPPROTO_TCP) return OFFLOAD_ERR_MALFORMED;
+      id0 = v.ident;
     } else {
-      ipLen = 40;
-      if (v !== 6 || have < 40 || h[6] !== PROTO_TCP) return OFFLOAD_ERR_MALFORMED;
+      const v = this.ip6.wrap(h, 0, have);
+      ipLen = IPV6_HEADER_LEN;
+      if (v.version !== 6 || have < IPV6_HEADER_LEN || v.nextHeader !== IPPROTO_TCP) return OFFLOAD_ERR_MALFORMED;
     }
-    if (ipLen + 20 > have) return OFFLOAD_ERR_MALFORMED;
-    const doff = (h[ipLen + 12]! >>> 4) * 4;
-    const hdrLen = ipLen + doff;
-    if (doff < 20 || hdrLen > have) return OFFLOAD_ERR_MALFORMED;
+    // The whole TCP header (data offset in [20, 60]) must be among the bytes copied.
+    const th = this.tcp.wrap(h, ipLen, have - ipLen);
+    if (th.check() !== null) return OFFLOAD_ERR_MALFORMED;
+    const hdrLen = ipLen + th.headerLen;
     const mss = src.gsoSize;
     if (!(mss > 0)) return OFFLOAD_ERR_MALFORMED;
     // The largest segment produced must still fit the MTU.
@@ -143,10 +155,8 @@ export class OffloadEngine {
 
     const payload = len - hdrLen;
     const nseg = payload <= mss ? 1 : Math.ceil(payload / mss);
-    const seq0 = ((h[ipLen + 4]! << 24) | (h[ipLen + 5]! << 16) | (h[ipLen + 6]! << 8) | h[ipLen + 7]!) >>> 0;
-    const flags0 = h[ipLen + 13]!;
-    const id0 = (h[4]! << 8) | h[5]!;
-    const l4 = this.l4;
+    const seq0 = th.seq;
+    const flags0 = th.flags;
     for (let i = 0; i < nseg; i++) {
       const segPay = i === nseg - 1 ? payload - i * mss : mss;
       const segLen = hdrLen + segPay;
@@ -159,74 +169,57 @@ export class OffloadEngine {
       const o = m.data;
       b.set(h.subarray(0, hdrLen), o);
       mCopydata(src, hdrLen + i * mss, segPay, b, o + hdrLen);
-      if (v === 4) {
-        put16(b, o + 2, segLen);
-        put16(b, o + 4, (id0 + i) & 0xffff);
-        put16(b, o + 10, 0);
-        put16(b, o + 10, ~fold(sum16(b, o, ipLen)) & 0xffff);
+      const tlen = segLen - ipLen;
+      let pseudoSum: number;
+      if (isV4) {
+        const v = this.ip4.wrap(b, o, segLen);
+        v.setTotalLen(segLen);
+        v.setIdent((id0 + i) & 0xffff);
+        v.fillChecksum();
+        pseudoSum = pseudoHeaderSum4(b, v.srcOffset, b, v.dstOffset, IPPROTO_TCP, tlen);
       } else {
-        put16(b, o + 4, segLen - 40);
+        const v = this.ip6.wrap(b, o, segLen);
+        v.setPayloadLen(tlen);
+        pseudoSum = pseudoHeaderSum6(b, v.srcOffset, b, v.dstOffset, IPPROTO_TCP, tlen);
       }
-      const t = o + ipLen;
-      const seq = (seq0 + i * mss) >>> 0;
-      b[t + 4] = seq >>> 24; b[t + 5] = (seq >>> 16) & 0xff; b[t + 6] = (seq >>> 8) & 0xff; b[t + 7] = seq & 0xff;
+      const t = this.tcp.wrap(b, o + ipLen, tlen);
+      t.setSeq((seq0 + i * mss) >>> 0);
       let f = flags0;
-      if (i > 0) f &= ~TCP_CWR;
-      if (i < nseg - 1) f &= ~(TCP_FIN | TCP_PSH);
-      b[t + 13] = f;
-      put16(b, t + 16, 0);
-      l4.family = v; l4.off = ipLen; l4.len = segLen - ipLen; l4.proto = PROTO_TCP;
-      put16(b, t + 16, ~fold(pseudoSum(b, o, l4) + sum16(b, t, l4.len)) & 0xffff);
+      if (i > 0) f &= ~TH_CWR;
+      if (i < nseg - 1) f &= ~(TH_FIN | TH_PUSH);
+      t.setFlags(f);
+      t.fillChecksum(pseudoSum);
       m.len = segLen;
       m.pktLen = segLen;
       out[pos + i] = m;
     }
     return nseg;
   }
-}
 
-/** Finds the TCP/UDP header of the IP packet at b[o..o+len); false for anything else or a fragment. */
-function locateL4(b: Uint8Array, o: number, len: number, l4: L4Info): boolean {
-  if (len < 20) return false;
-  const v = b[o]! >>> 4;
-  if (v === 4) {
-    const ihl = (b[o]! & 0x0f) * 4;
-    const total = (b[o + 2]! << 8) | b[o + 3]!;
-    if (ihl < 20 || total < ihl || total > len) return false;
-    if ((((b[o + 6]! << 8) | b[o + 7]!) & 0x3fff) !== 0) return false; // MF or offset: a fragment
-    l4.family = 4; l4.off = ihl; l4.len = total - ihl; l4.proto = b[o + 9]!;
-  } else if (v === 6) {
-    if (len < 40) return false;
-    const plen = (b[o + 4]! << 8) | b[o + 5]!;
-    if (40 + plen > len) return false;
-    l4.family = 6; l4.off = 40; l4.len = plen; l4.proto = b[o + 6]!;
-  } else {
-    return false;
+  /**
+   * Finds the TCP/UDP header of the IP packet at b[o..o+len) and its pseudo-header sum into
+   * `this.l4`; false for anything else or a fragment.
+   */
+  private locateL4(b: Uint8Array, o: number, len: number): boolean {
+    const l4 = this.l4;
+    if (len < IPV4_HEADER_LEN) return false;
+    const version = b[o]! >>> 4;
+    if (version === 4) {
+      const v = this.ip4.wrap(b, o, len);
+      // MF or an offset: a fragment, whose transport header may be elsewhere.
+      if (v.check() !== null || v.isFragment) return false;
+      l4.family = 4; l4.off = v.headerLen; l4.len = v.payloadLen; l4.proto = v.protocol;
+      if (l4.proto !== IPPROTO_TCP && l4.proto !== IPPROTO_UDP) return false;
+      l4.pseudoSum = pseudoHeaderSum4(b, v.srcOffset, b, v.dstOffset, l4.proto, l4.len);
+    } else if (version === 6) {
+      const v = this.ip6.wrap(b, o, len);
+      if (v.check() !== null) return false;
+      l4.family = 6; l4.off = IPV6_HEADER_LEN; l4.len = v.payloadLen; l4.proto = v.nextHeader;
+      if (l4.proto !== IPPROTO_TCP && l4.proto !== IPPROTO_UDP) return false;
+      l4.pseudoSum = pseudoHeaderSum6(b, v.srcOffset, b, v.dstOffset, l4.proto, l4.len);
+    } else {
+      return false;
+    }
+    return true;
   }
-  return l4.proto === PROTO_TCP || l4.proto === PROTO_UDP;
-}
-
-/** Unfolded sum of the TCP/UDP pseudo-header (RFC 793 §3.1, RFC 8200 §8.1). */
-function pseudoSum(b: Uint8Array, o: number, l4: L4Info): number {
-  if (l4.family === 4) return sum16(b, o + 12, 8) + l4.proto + l4.len;
-  return sum16(b, o + 8, 32) + (l4.len >>> 16) + (l4.len & 0xffff) + l4.proto;
-}
-
-/** Unfolded one's-complement sum of big-endian 16-bit words (odd tail padded with zero). */
-function sum16(b: Uint8Array, off: number, len: number): number {
-  let s = 0;
-  const end = off + (len & ~1);
-  for (let i = off; i < end; i += 2) s += (b[i]! << 8) | b[i + 1]!;
-  if (len & 1) s += b[end]! << 8;
-  return s;
-}
-
-function fold(s: number): number {
-  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 65536);
-  return s;
-}
-
-function put16(b: Uint8Array, off: number, v: number): void {
-  b[off] = (v >>> 8) & 0xff;
-  b[off + 1] = v & 0xff;
 }

@@ -16,17 +16,14 @@ export const SOCK_DGRAM = 2;
 export const SOCK_RAW = 3;
 export const SOCK_SEQPACKET = 5;
 
+/** Protocol numbers are IANA's, defined once in stack/wire; the socket API exposes them under the same names. */
+export {
+  IPPROTO_HOPOPTS, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_IPV6, IPPROTO_ROUTING, IPPROTO_FRAGMENT,
+  IPPROTO_ICMPV6, IPPROTO_NONE, IPPROTO_DSTOPTS,
+} from '../wire/ip-proto.js';
+/** The IP level for get/setsockopt (shares 0 with IPPROTO_HOPOPTS, as in netinet/in.h). */
 export const IPPROTO_IP = 0;
-export const IPPROTO_HOPOPTS = 0;
-export const IPPROTO_ICMP = 1;
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
-export const IPPROTO_IPV6 = 41;
-export const IPPROTO_ROUTING = 43;
-export const IPPROTO_FRAGMENT = 44;
-export const IPPROTO_ICMPV6 = 58;
-export const IPPROTO_NONE = 59;
-export const IPPROTO_DSTOPTS = 60;
+/** Raw IP sockets. */
 export const IPPROTO_RAW = 255;
 
 export const SOL_SOCKET = 0xffff;

@@ -1,14 +1,16 @@
 // ICMPv4 messages (RFC 792, RFC 1191 next-hop MTU, RFC 1122 §3.2.2): Icmpv4View and Icmpv4Repr.
 // ingress: ip/ip-input.ts → ip/icmp.ts (echo reply, errors → transport notify); egress: emitIcmpv4.
 
-import { get16, get32, set16, set32 } from './bytes.js';
+import { get16 } from './bytes.js';
+import { emitIcmpMessage, IcmpHeaderView, ICMP_HEADER_LEN } from './icmp-header.js';
 import { internetChecksum } from './checksum.js';
 import { err, ok, type Result } from '../result.js';
 import type { WireError } from './wire-error.js';
 
-const F = { type: 0, code: 1, checksum: 2, ident: 4, seq: 6, pointer: 4, mtu: 6, rest: 4, data: 8 } as const;
+/** ICMPv4-only fields; the common ones are IcmpHeaderView's. */
+const F = { pointer: 4, mtu: 6 } as const;
 
-export const ICMP_HEADER_LEN = 8;
+export { ICMP_HEADER_LEN } from './icmp-header.js';
 /** BSD ICMP_MINLEN: the smallest ICMP message. */
 export const ICMP_MINLEN = 8;
 
@@ -62,58 +64,30 @@ export function isIcmpv4Error(type: number): boolean {
 }
 
 /**
+ * BSD ICMP_INFOTYPE: query and informational types (echo, router discovery, timestamp,
+ * information, mask), about which an ICMP error may be sent.
+ */
+export function isIcmpv4Info(type: number): boolean {
+  return type === ICMP_ECHOREPLY || type === ICMP_ECHO || type === ICMP_ROUTERADVERT || type === ICMP_ROUTERSOLICIT
+    || (type >= ICMP_TSTAMP && type <= ICMP_MASKREPLY);
+}
+
+/**
  * Re-targetable window on an ICMPv4 message. `len` must be the whole message (the IP payload
  * length): the checksum covers all of it. Error messages quote the offending datagram in
  * [dataOffset, dataOffset + dataLen); wrap an Ipv4View there to read it.
  */
-export class Icmpv4View {
-  buf: Uint8Array;
-  off: number;
-  len: number;
-
-  constructor(buf?: Uint8Array, off = 0, len?: number) {
-    this.buf = buf ?? new Uint8Array(0);
-    this.off = off;
-    this.len = len ?? this.buf.length - off;
-  }
-
-  wrap(buf: Uint8Array, off = 0, len = buf.length - off): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
-  check(): WireError | null {
-    const { buf, off, len } = this;
-    if (off < 0 || len < 0 || off + len > buf.length) return 'truncated';
-    if (len < ICMP_HEADER_LEN) return 'truncated';
-    return null;
-  }
-
+export class Icmpv4View extends IcmpHeaderView {
   verifyChecksum(): boolean { return internetChecksum(this.buf, this.off, this.len) === 0; }
   fillChecksum(): void {
-    set16(this.buf, this.off + F.checksum, 0);
-    set16(this.buf, this.off + F.checksum, internetChecksum(this.buf, this.off, this.len));
+    this.setChecksum(0);
+    this.setChecksum(internetChecksum(this.buf, this.off, this.len));
   }
 
-  get type(): number { return this.buf[this.off + F.type]!; }
-  get code(): number { return this.buf[this.off + F.code]!; }
-  get checksum(): number { return get16(this.buf, this.off + F.checksum); }
-  /** Echo / timestamp identifier. */
-  get ident(): number { return get16(this.buf, this.off + F.ident); }
-  /** Echo / timestamp sequence number. */
-  get seq(): number { return get16(this.buf, this.off + F.seq); }
   /** RFC 1191 next-hop MTU (Destination Unreachable, code 4); 0 from pre-1191 routers. */
   get nextHopMtu(): number { return get16(this.buf, this.off + F.mtu); }
   /** Parameter Problem pointer: offset of the bad octet in the quoted header. */
   get pointer(): number { return this.buf[this.off + F.pointer]!; }
-  /** The second 32-bit word (gateway for Redirect, or whatever the type puts there). */
-  get restOfHeader(): number { return get32(this.buf, this.off + F.rest); }
-  get dataOffset(): number { return this.off + F.data; }
-  get dataLen(): number { return this.len - F.data; }
-  /** A subarray (no copy): echo data or the quoted datagram. */
-  data(): Uint8Array { return this.buf.subarray(this.off + F.data, this.off + this.len); }
   get isError(): boolean { return isIcmpv4Error(this.type); }
 }
 
@@ -175,37 +149,19 @@ export function icmpv4ReprLen(r: Icmpv4Repr): number {
 
 /** Writes the whole message (header, data, checksum) at buf[off]; returns its length. */
 export function emitIcmpv4(r: Icmpv4Repr, buf: Uint8Array, off: number): number {
-  const len = icmpv4ReprLen(r);
-  buf[off + F.type] = icmpv4Type(r);
-  buf[off + F.code] = r.code;
-  set16(buf, off + F.checksum, 0);
+  return emitIcmpMessage(buf, off, icmpv4Type(r), r.code, icmpv4Rest(r), r.data, 0);
+}
+
+/** The second header word of `r`; unused parts are zero (RFC 1191: the high half of needfrag's too). */
+function icmpv4Rest(r: Icmpv4Repr): number {
   switch (r.kind) {
     case 'echo-request':
-    case 'echo-reply':
-      set16(buf, off + F.ident, r.ident);
-      set16(buf, off + F.seq, r.seq);
-      break;
-    case 'dst-unreach':
-      set16(buf, off + 4, 0); // unused (RFC 1191: the high half stays zero)
-      set16(buf, off + F.mtu, r.nextHopMtu);
-      break;
-    case 'time-exceeded':
-      set32(buf, off + F.rest, 0);
-      break;
-    case 'param-problem':
-      set32(buf, off + F.rest, 0);
-      buf[off + F.pointer] = r.pointer;
-      break;
-    case 'other':
-      set32(buf, off + F.rest, r.rest);
-      break;
+    case 'echo-reply': return (((r.ident & 0xffff) << 16) | (r.seq & 0xffff)) >>> 0;
+    case 'dst-unreach': return r.nextHopMtu & 0xffff;
+    case 'time-exceeded': return 0;
+    case 'param-problem': return ((r.pointer & 0xff) << 24) >>> 0;
+    case 'other': return r.rest;
   }
-  // Skip the copy when the data was already built in place (e.g. a quote copied by the caller).
-  if (r.data.buffer !== buf.buffer || r.data.byteOffset !== buf.byteOffset + off + F.data) {
-    buf.set(r.data, off + F.data);
-  }
-  set16(buf, off + F.checksum, internetChecksum(buf, off, len));
-  return len;
 }
 
 const UNREACH_NAMES = ['net', 'host', 'protocol', 'port', 'need to frag', 'source route failed',

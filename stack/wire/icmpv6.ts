@@ -1,14 +1,16 @@
 // ICMPv6 messages (RFC 4443) and the NDP/MLD type numbers (RFC 4861, RFC 2710/3810): Icmpv6View
 // and Icmpv6Repr. The checksum covers an IPv6 pseudo-header (RFC 4443 §2.3), passed in as a sum.
 
-import { get16, get32, set16, set32 } from './bytes.js';
+import { get32 } from './bytes.js';
+import { emitIcmpMessage, IcmpHeaderView, ICMP_HEADER_LEN } from './icmp-header.js';
 import { l4Checksum } from './checksum.js';
 import { err, ok, type Result } from '../result.js';
 import type { WireError } from './wire-error.js';
 
-const F = { type: 0, code: 1, checksum: 2, ident: 4, seq: 6, mtu: 4, pointer: 4, rest: 4, data: 8 } as const;
+/** ICMPv6-only fields; the common ones are IcmpHeaderView's. */
+const F = { mtu: 4, pointer: 4 } as const;
 
-export const ICMP6_HEADER_LEN = 8;
+export const ICMP6_HEADER_LEN = ICMP_HEADER_LEN;
 
 // Types (BSD <netinet/icmp6.h> names).
 export const ICMP6_DST_UNREACH = 1;
@@ -54,57 +56,24 @@ export function isNdpType(type: number): boolean {
   return type >= ND_ROUTER_SOLICIT && type <= ND_REDIRECT;
 }
 
-function isMldType(type: number): boolean {
+/** RFC 2710 / RFC 3810: MLD query, report and done (130-132), MLDv2 report (143). */
+export function isMldType(type: number): boolean {
   return (type >= MLD_LISTENER_QUERY && type <= MLD_LISTENER_DONE) || type === MLDV2_LISTENER_REPORT;
 }
 
 /** Re-targetable window on an ICMPv6 message; `len` is the whole message (see Icmpv4View). */
-export class Icmpv6View {
-  buf: Uint8Array;
-  off: number;
-  len: number;
-
-  constructor(buf?: Uint8Array, off = 0, len?: number) {
-    this.buf = buf ?? new Uint8Array(0);
-    this.off = off;
-    this.len = len ?? this.buf.length - off;
-  }
-
-  wrap(buf: Uint8Array, off = 0, len = buf.length - off): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
-  check(): WireError | null {
-    const { buf, off, len } = this;
-    if (off < 0 || len < 0 || off + len > buf.length) return 'truncated';
-    if (len < ICMP6_HEADER_LEN) return 'truncated';
-    return null;
-  }
-
+export class Icmpv6View extends IcmpHeaderView {
   /** `pseudoSum` = pseudoHeaderSum6(src, dst, 58, len). */
   verifyChecksum(pseudoSum: number): boolean { return l4Checksum(this.buf, this.off, this.len, pseudoSum) === 0; }
   fillChecksum(pseudoSum: number): void {
-    set16(this.buf, this.off + F.checksum, 0);
-    set16(this.buf, this.off + F.checksum, l4Checksum(this.buf, this.off, this.len, pseudoSum));
+    this.setChecksum(0);
+    this.setChecksum(l4Checksum(this.buf, this.off, this.len, pseudoSum));
   }
 
-  get type(): number { return this.buf[this.off + F.type]!; }
-  get code(): number { return this.buf[this.off + F.code]!; }
-  get checksum(): number { return get16(this.buf, this.off + F.checksum); }
-  get ident(): number { return get16(this.buf, this.off + F.ident); }
-  get seq(): number { return get16(this.buf, this.off + F.seq); }
   /** Packet Too Big MTU (32 bits, §3.2). */
   get mtu(): number { return get32(this.buf, this.off + F.mtu); }
   /** Parameter Problem pointer (32 bits, §3.4). */
   get pointer(): number { return get32(this.buf, this.off + F.pointer); }
-  get restOfHeader(): number { return get32(this.buf, this.off + F.rest); }
-  get dataOffset(): number { return this.off + F.data; }
-  get dataLen(): number { return this.len - F.data; }
-  /** A subarray (no copy): echo data, the quoted packet, or an NDP/MLD body after the first 8 bytes. */
-  data(): Uint8Array { return this.buf.subarray(this.off + F.data, this.off + this.len); }
   get isError(): boolean { return isIcmpv6Error(this.type); }
 }
 
@@ -179,26 +148,19 @@ export function icmpv6ReprLen(r: Icmpv6Repr): number {
  * pseudoHeaderSum6(src, dst, 58, icmpv6ReprLen(r)) the checksum is filled; with null it is left 0.
  */
 export function emitIcmpv6(r: Icmpv6Repr, buf: Uint8Array, off: number, pseudoSum: number | null): number {
-  const len = icmpv6ReprLen(r);
-  buf[off + F.type] = icmpv6Type(r);
-  buf[off + F.code] = r.code;
-  set16(buf, off + F.checksum, 0);
+  return emitIcmpMessage(buf, off, icmpv6Type(r), r.code, icmpv6Rest(r), r.data, pseudoSum);
+}
+
+/** The second header word of `r`: "Unused ... MUST be initialized to zero" (§3.1, §3.3). */
+function icmpv6Rest(r: Icmpv6Repr): number {
   switch (r.kind) {
     case 'echo-request':
-    case 'echo-reply':
-      set16(buf, off + F.ident, r.ident);
-      set16(buf, off + F.seq, r.seq);
-      break;
-    case 'packet-too-big': set32(buf, off + F.mtu, r.mtu); break;
-    case 'param-problem': set32(buf, off + F.pointer, r.pointer); break;
-    case 'ndp': case 'mld': case 'other': set32(buf, off + F.rest, r.rest); break;
-    default: set32(buf, off + F.rest, 0); // "Unused ... MUST be initialized to zero" (§3.1, §3.3)
+    case 'echo-reply': return (((r.ident & 0xffff) << 16) | (r.seq & 0xffff)) >>> 0;
+    case 'packet-too-big': return r.mtu;
+    case 'param-problem': return r.pointer;
+    case 'ndp': case 'mld': case 'other': return r.rest;
+    default: return 0;
   }
-  if (r.data.buffer !== buf.buffer || r.data.byteOffset !== buf.byteOffset + off + F.data) {
-    buf.set(r.data, off + F.data);
-  }
-  if (pseudoSum !== null) set16(buf, off + F.checksum, l4Checksum(buf, off, len, pseudoSum));
-  return len;
 }
 
 const UNREACH_NAMES = ['no route', 'admin prohibited', 'beyond scope', 'unreachable address',

@@ -1,7 +1,9 @@
 // IPv4 header (RFC 791): Ipv4View reads and patches headers in place, Ipv4Repr is their meaning.
-// ingress: link → ip/ip-input.ts (Ipv4View.wrap/check) → tcp, udp, icmp; egress: ip/ip-output.ts.
+// ingress: link → ip/ip-input.ts (Ipv4View getters over the head mbuf) → tcp, udp, icmp;
+// egress: ip/ip-output.ts (emitIpv4), ip/ip-reass.ts and link/offload.ts patch headers in place.
 
 import { IpAddr } from './ip-addr.js';
+import { ByteView } from './byte-view.js';
 import { get16, get32, set16 } from './bytes.js';
 import { incrementalUpdate16, internetChecksum } from './checksum.js';
 import { ipProtoName } from './ip-proto.js';
@@ -22,34 +24,14 @@ const FLAG_MF = 0x2000;
 const FRAG_MASK = 0x1fff;
 
 /**
- * A re-targetable window on an IPv4 header: one instance per stack, `wrap` per packet. Offsets
- * returned by getters are absolute indexes into `buf`. After `check()` returns null every getter
- * reads inside [off, off + len); before that only `check()` is meaningful.
+ * A re-targetable window on an IPv4 header (see ByteView): `len` is the bytes available from `off`
+ * (the link payload) and may exceed totalLen (trailing padding).
  */
-export class Ipv4View {
-  buf: Uint8Array;
-  off: number;
-  /** Bytes available from `off` (the link payload); may exceed totalLen (trailing padding). */
-  len: number;
-
-  constructor(buf?: Uint8Array, off = 0, len?: number) {
-    this.buf = buf ?? new Uint8Array(0);
-    this.off = off;
-    this.len = len ?? this.buf.length - off;
-  }
-
-  wrap(buf: Uint8Array, off = 0, len = buf.length - off): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class Ipv4View extends ByteView {
   /** Structure only; the header checksum is separate (verifyChecksum) so offloaded paths skip it. */
   check(): WireError | null {
     const { buf, off, len } = this;
-    if (off < 0 || len < 0 || off + len > buf.length) return 'truncated';
-    if (len < IPV4_HEADER_LEN) return 'truncated';
+    if (off < 0 || len < IPV4_HEADER_LEN || off + len > buf.length) return 'truncated';
     if (buf[off]! >>> 4 !== 4) return 'bad-version';
     // BSD ip_input: ips_badhlen when hlen < sizeof(struct ip) or hlen > m_len.
     const hlen = (buf[off]! & 0x0f) << 2;
@@ -103,6 +85,11 @@ export class Ipv4View {
   setFragment(moreFrags: boolean, offsetBytes: number): void {
     const keep = get16(this.buf, this.off + F.flagsFrag) & ~(FLAG_MF | FRAG_MASK) & 0xffff;
     set16(this.buf, this.off + F.flagsFrag, keep | (moreFrags ? FLAG_MF : 0) | ((offsetBytes >>> 3) & FRAG_MASK));
+  }
+  /** Sets the three flag bits (reserved, DF, MF; as `flags` reads them); keeps the offset. */
+  setFlags(flags: number): void {
+    const offset = get16(this.buf, this.off + F.flagsFrag) & FRAG_MASK;
+    set16(this.buf, this.off + F.flagsFrag, ((flags & 0x07) << 13) | offset);
   }
   setDontFrag(df: boolean): void {
     const v = get16(this.buf, this.off + F.flagsFrag);

@@ -1,7 +1,9 @@
 // IPv6 fixed header (RFC 8200 §3) and extension-header walking (§4): Ipv6View, Ipv6Repr, the
-// Fragment header codec. ingress: link → ip/ip6-input.ts (wrap/check, walkIpv6ExtHeaders) → upper layer.
+// Fragment header view and codec. ingress: link → ip/ip6-input.ts (Ipv6View, Ipv6FragView) → upper
+// layer; egress: ip/ip6-output.ts (emitIpv6, emitIpv6FragHeader).
 
 import { IpAddr } from './ip-addr.js';
+import { ByteView } from './byte-view.js';
 import { get16, get32, set16, set32 } from './bytes.js';
 import {
   IPPROTO_DSTOPTS, IPPROTO_FRAGMENT, IPPROTO_HOPOPTS, IPPROTO_ROUTING, ipProtoName,
@@ -10,40 +12,28 @@ import { err, ok, type Result } from '../result.js';
 import type { WireError } from './wire-error.js';
 
 const F = { vtcfl: 0, payloadLen: 4, nextHeader: 6, hopLimit: 7, src: 8, dst: 24 } as const;
+/** Fragment header (RFC 8200 §4.5): Next Header, reserved, offset << 3 | M, Identification. */
+const FH = { nextHeader: 0, offlg: 2, ident: 4 } as const;
+const FRAG_OFFSET_MASK = 0xfff8;
+const FRAG_MORE = 0x0001;
 
 export const IPV6_HEADER_LEN = 40;
 export const IPV6_FRAG_HEADER_LEN = 8;
+/** RFC 8200 §3: the largest 16-bit Payload Length (jumbograms, RFC 2675, are not supported). */
+export const IPV6_MAX_PAYLOAD_LEN = 0xffff;
 /** RFC 8200 §5: every link carries at least 1280-byte packets. */
 export const IPV6_MIN_MTU = 1280;
 /** Walk limit: more extension headers than this is treated as an attack, not a packet. */
 export const IPV6_MAX_EXT_HEADERS = 16;
 
 /**
- * Re-targetable window on an IPv6 fixed header (see Ipv4View for the contract). Jumbograms
+ * Re-targetable window on an IPv6 fixed header (see ByteView for the contract). Jumbograms
  * (payload length 0 with a Jumbo option, RFC 2675) are not supported: they read as empty payloads.
  */
-export class Ipv6View {
-  buf: Uint8Array;
-  off: number;
-  len: number;
-
-  constructor(buf?: Uint8Array, off = 0, len?: number) {
-    this.buf = buf ?? new Uint8Array(0);
-    this.off = off;
-    this.len = len ?? this.buf.length - off;
-  }
-
-  wrap(buf: Uint8Array, off = 0, len = buf.length - off): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class Ipv6View extends ByteView {
   check(): WireError | null {
     const { buf, off, len } = this;
-    if (off < 0 || len < 0 || off + len > buf.length) return 'truncated';
-    if (len < IPV6_HEADER_LEN) return 'truncated';
+    if (off < 0 || len < IPV6_HEADER_LEN || off + len > buf.length) return 'truncated';
     if (buf[off]! >>> 4 !== 6) return 'bad-version';
     if (IPV6_HEADER_LEN + get16(buf, off + F.payloadLen) > len) return 'truncated';
     return null;
@@ -134,11 +124,15 @@ export interface Ipv6ExtResult {
   count: number;
 }
 
+function newIpv6FragInfo(): Ipv6FragInfo {
+  return { fragOffset: 0, moreFrags: false, ident: 0, fragHeaderOffset: 0, prevNextHeaderOffset: 0, nextHeader: 0 };
+}
+
 /** A reusable result object for the hot path: pass it to walkIpv6ExtHeaders to avoid allocation. */
 export function newIpv6ExtResult(): Ipv6ExtResult & { readonly fragScratch: Ipv6FragInfo } {
   return {
     upperProtocol: 0, upperOffset: 0, fragment: null, hbhPresent: false, routingOffset: -1, count: 0,
-    fragScratch: { fragOffset: 0, moreFrags: false, ident: 0, fragHeaderOffset: 0, prevNextHeaderOffset: 0, nextHeader: 0 },
+    fragScratch: newIpv6FragInfo(),
   };
 }
 
@@ -176,24 +170,21 @@ export function walkIpv6ExtHeaders(
     // Every extension header is at least 8 octets (§4.3-4.6).
     if (p + 8 > end) return 'truncated';
     if (nh === IPPROTO_FRAGMENT) {
-      const w = get16(buf, p + 2);
-      const f = out?.fragScratch ?? {
-        fragOffset: 0, moreFrags: false, ident: 0, fragHeaderOffset: 0, prevNextHeaderOffset: 0, nextHeader: 0,
-      };
-      f.fragOffset = w & 0xfff8;
-      f.moreFrags = (w & 1) !== 0;
-      f.ident = get32(buf, p + 4);
+      const w = get16(buf, p + FH.offlg);
+      const f = out?.fragScratch ?? newIpv6FragInfo();
+      f.fragOffset = w & FRAG_OFFSET_MASK;
+      f.moreFrags = (w & FRAG_MORE) !== 0;
+      f.ident = get32(buf, p + FH.ident);
       f.fragHeaderOffset = p;
       f.prevNextHeaderOffset = prev;
-      f.nextHeader = buf[p]!;
+      f.nextHeader = buf[p + FH.nextHeader]!;
       r.fragment = f;
       r.count = n + 1;
       r.upperProtocol = f.nextHeader;
       r.upperOffset = p + IPV6_FRAG_HEADER_LEN;
       return r;
     }
-    // Hdr Ext Len: "Length of the header in 8-octet units, not including the first 8 octets."
-    const hlen = (buf[p + 1]! + 1) << 3;
+    const hlen = ipv6ExtHeaderLen(buf, p);
     if (p + hlen > end) return 'truncated';
     if (nh === IPPROTO_ROUTING && r.routingOffset < 0) r.routingOffset = p;
     prev = p;
@@ -206,14 +197,45 @@ export function walkIpv6ExtHeaders(
   return r;
 }
 
+/**
+ * Length in bytes of the Hop-by-Hop, Routing or Destination Options header at buf[off] (§4.3-4.6):
+ * Hdr Ext Len is "Length of the header in 8-octet units, not including the first 8 octets."
+ * Every extension header starts with its Next Header byte, then this length (not Fragment's: fixed 8).
+ */
+export function ipv6ExtHeaderLen(buf: Uint8Array, off: number): number {
+  return (buf[off + 1]! + 1) << 3;
+}
+
+/**
+ * Re-targetable window on a Fragment header (RFC 8200 §4.5; see ByteView). walkIpv6ExtHeaders
+ * finds it; code that handles fragments in place (reassembly, ICMPv6 quotes) reads it with this.
+ */
+export class Ipv6FragView extends ByteView {
+  check(): WireError | null {
+    const { buf, off, len } = this;
+    return off < 0 || len < IPV6_FRAG_HEADER_LEN || off + len > buf.length ? 'truncated' : null;
+  }
+
+  /** The protocol of the fragmentable part. */
+  get nextHeader(): number { return this.buf[this.off + FH.nextHeader]!; }
+  /** Fragment offset in bytes (the field counts 8-octet units). */
+  get fragOffset(): number { return get16(this.buf, this.off + FH.offlg) & FRAG_OFFSET_MASK; }
+  get moreFrags(): boolean { return (get16(this.buf, this.off + FH.offlg) & FRAG_MORE) !== 0; }
+  get ident(): number { return get32(this.buf, this.off + FH.ident); }
+  /** RFC 6946: offset 0 and M clear, a packet that was never really fragmented. */
+  get isAtomic(): boolean { return (get16(this.buf, this.off + FH.offlg) & (FRAG_OFFSET_MASK | FRAG_MORE)) === 0; }
+  /** Absolute offset of the Fragment Offset field, where a Parameter Problem about it points (§4.5). */
+  get fragOffsetFieldOffset(): number { return this.off + FH.offlg; }
+}
+
 /** Writes a Fragment header (RFC 8200 §4.5) at buf[off]; returns 8. `fragOffsetBytes` % 8 == 0. */
 export function emitIpv6FragHeader(
   buf: Uint8Array, off: number, nextHeader: number, fragOffsetBytes: number, moreFrags: boolean, ident: number,
 ): number {
-  buf[off] = nextHeader;
+  buf[off + FH.nextHeader] = nextHeader;
   buf[off + 1] = 0;
-  set16(buf, off + 2, (fragOffsetBytes & 0xfff8) | (moreFrags ? 1 : 0));
-  set32(buf, off + 4, ident);
+  set16(buf, off + FH.offlg, (fragOffsetBytes & FRAG_OFFSET_MASK) | (moreFrags ? FRAG_MORE : 0));
+  set32(buf, off + FH.ident, ident);
   return IPV6_FRAG_HEADER_LEN;
 }
 

@@ -2,6 +2,7 @@
 // live in tcp-options.ts. ingress: ip/ip-input.ts → tcp/input.ts (wrap/check, scanOptions) → tcp/state.ts.
 
 import { get16, get32, set16, set32 } from './bytes.js';
+import { ByteView } from './byte-view.js';
 import { l4Checksum } from './checksum.js';
 import type { Seq } from './seq.js';
 import {
@@ -17,6 +18,8 @@ const F = {
 } as const;
 
 export const TCP_HEADER_LEN = 20;
+/** Where the checksum sits, for code that fills or verifies it over an IP-derived length (offload). */
+export const TCP_CHECKSUM_OFFSET = F.checksum;
 export const TCP_MAX_HEADER_LEN = 60;
 
 // Flag bits of header byte 13 (BSD <netinet/tcp.h> names).
@@ -33,28 +36,10 @@ export const TH_CWR = 0x80;
  * Re-targetable window on a TCP segment; `len` is the segment length (IP payload length), so the
  * payload is everything after the header. After `check()` returns null every getter is in bounds.
  */
-export class TcpView {
-  buf: Uint8Array;
-  off: number;
-  len: number;
-
-  constructor(buf?: Uint8Array, off = 0, len?: number) {
-    this.buf = buf ?? new Uint8Array(0);
-    this.off = off;
-    this.len = len ?? this.buf.length - off;
-  }
-
-  wrap(buf: Uint8Array, off = 0, len = buf.length - off): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+export class TcpView extends ByteView {
   check(): WireError | null {
     const { buf, off, len } = this;
-    if (off < 0 || len < 0 || off + len > buf.length) return 'truncated';
-    if (len < TCP_HEADER_LEN) return 'truncated';
+    if (off < 0 || len < TCP_HEADER_LEN || off + len > buf.length) return 'truncated';
     // BSD tcp_input: tcps_rcvbadoff when off < sizeof(struct tcphdr) or off > tlen.
     const hlen = (buf[off + F.dataOff]! >>> 4) << 2;
     if (hlen < TCP_HEADER_LEN || hlen > len) return 'bad-header-len';
@@ -95,6 +80,10 @@ export class TcpView {
   get payloadLen(): number { return this.len - this.headerLen; }
   /** A subarray (no copy) of the payload. */
   payload(): Uint8Array { return this.buf.subarray(this.payloadOffset, this.off + this.len); }
+  // In-place patches for segmentation offload; the checksum is not updated: call fillChecksum().
+  setSeq(seq: Seq): void { set32(this.buf, this.off + F.seq, seq); }
+  setFlags(flags: number): void { this.buf[this.off + F.flags] = flags; }
+
   /** Allocation-free option scan into a reusable scratch object. */
   scanOptions(out: TcpOptionsScratch): WireError | null {
     return scanTcpOptions(this.buf, this.optionsOffset, this.optionsLen, out);

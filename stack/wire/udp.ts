@@ -2,37 +2,22 @@
 // ingress: ip/ip-input.ts → udp/udp.ts (wrap/check, parseUdp) → socket; egress: emitUdp on prepend.
 
 import { get16, set16 } from './bytes.js';
+import { ByteView } from './byte-view.js';
 import { l4Checksum } from './checksum.js';
 import { err, ok, type Result } from '../result.js';
 import type { WireError } from './wire-error.js';
 
 const F = { srcPort: 0, dstPort: 2, length: 4, checksum: 6 } as const;
 export const UDP_HEADER_LEN = 8;
+/** Where the checksum sits, for code that fills or verifies it over an IP-derived length (offload). */
+export const UDP_CHECKSUM_OFFSET = F.checksum;
 
-/** Re-targetable window on a UDP datagram; `len` is the IP payload length (see Ipv4View). */
-export class UdpView {
-  buf: Uint8Array;
-  off: number;
-  len: number;
-
-  constructor(buf?: Uint8Array, off = 0, len?: number) {
-    this.buf = buf ?? new Uint8Array(0);
-    this.off = off;
-    this.len = len ?? this.buf.length - off;
-  }
-
-  wrap(buf: Uint8Array, off = 0, len = buf.length - off): this {
-    this.buf = buf;
-    this.off = off;
-    this.len = len;
-    return this;
-  }
-
+/** Re-targetable window on a UDP datagram; `len` is the IP payload length (see ByteView). */
+export class UdpView extends ByteView {
   /** After null, every getter is safe. Bytes past the UDP length (padding) are ignored. */
   check(): WireError | null {
     const { buf, off, len } = this;
-    if (off < 0 || len < 0 || off + len > buf.length) return 'truncated';
-    if (len < UDP_HEADER_LEN) return 'truncated';
+    if (off < 0 || len < UDP_HEADER_LEN || off + len > buf.length) return 'truncated';
     const ulen = get16(buf, off + F.length);
     if (ulen < UDP_HEADER_LEN || ulen > len) return 'bad-length';
     return null;
