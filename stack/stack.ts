@@ -192,6 +192,8 @@ export class Stack implements StackContext, Pollable, StackEntry {
   }
 
   private endOfEntry(now: Instant): void {
+    // m_drain: an allocation failed during this entry point: TCP frees its out-of-order queues.
+    this.tcp.drainIfPoolShort();
     const ip = this.ip;
     const ds = this.deferreds;
     for (let round = 0; round < MAX_END_ROUNDS; round++) {

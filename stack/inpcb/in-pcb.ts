@@ -240,6 +240,30 @@ export class InPcbTable implements PortAvailability {
     return 0;
   }
 
+  /**
+   * in_pcbinshash for a connection that did not bind or connect itself (a passive-open child):
+   * sets both ends of the 4-tuple and enters the PCB in the port hash and the connection hash,
+   * without bind's conflict test (the child shares its listener's port, as in XNU, where
+   * tcp_input copies the addresses into the new inpcb and calls in_pcbinshash). Being in the port
+   * hash, the child makes a later bind of that port without SO_REUSEADDR fail with EADDRINUSE.
+   *   EINVAL        the PCB is already bound or connected.
+   *   EAFNOSUPPORT  an address family differs from the PCB's.
+   *   EADDRINUSE    the 4-tuple already exists.
+   */
+  insertConnected(pcb: InPcb, laddr: IpAddr, lport: number, faddr: IpAddr, fport: number): number {
+    if (pcb.lport !== 0 || !pcb.laddrAny || !pcb.faddrAny) return EINVAL;
+    if (laddr.family !== pcb.family || faddr.family !== pcb.family) return EAFNOSUPPORT;
+    if (lport === 0 || fport === 0 || isZero(faddr.bytes) || isZero(laddr.bytes)) return EINVAL;
+    if (this.lookup(faddr, fport, laddr, lport, false, 0) !== null) return EADDRINUSE;
+    pcb.setLaddr(laddr);
+    pcb.lport = lport;
+    addTo(this.ports, lport, pcb);
+    pcb.setFaddr(faddr);
+    pcb.fport = fport;
+    this.rehash(pcb);
+    return 0;
+  }
+
   /** in_pcbdisconnect: forgets the foreign address and port (the local ones stay). */
   disconnect(pcb: InPcb): void {
     pcb.setFaddr(pcb.family === 4 ? IpAddr.ANY4 : IpAddr.ANY6);

@@ -24,6 +24,9 @@ import {
 import { ipHdrLen, tcpChallengeAckAllowed, tcpClose, tcpRespondTp, tcpTimeWait, tcpTsval } from './tcp-subr.js';
 import { keepIdleUs, tcpClearTimer, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
 import { tcpOutput } from './tcp-output.js';
+import { tcpSbdrop } from './tcp-sndbuf.js';
+import { tcpRcvbufMeasureStart } from './tcp-sbauto.js';
+import { tcpReassPresent } from './tcp-input-data.js';
 import { SEG_CONTINUE, SEG_DONE, tcpDropWithReset } from './tcp-input.js';
 import { tcpDropAfterAck } from './tcp-input-sync.js';
 import { TH_ACK } from '../wire/tcp.js';
@@ -55,12 +58,13 @@ export function tcpEstablished(tcp: Tcp, tp: Tcpcb, now: Instant): void {
     }
   }
   tp.t_sndtime = now;
+  tcpRcvbufMeasureStart(tp, now);
   tcpSetTimer(tcp, tp, TT_KEEP, now + keepIdleUs(tcp, tp));
   if (tp.so !== null) soisconnected(tp.so);
 }
 
 /** RFC 7323 §4.1 RTTM: the RTT a TSecr echoes, in µs (ms resolution), or -1 when unusable. */
-function tsRttUs(tp: Tcpcb, tsecr: number, now: Instant): number {
+export function tsRttUs(tp: Tcpcb, tsecr: number, now: Instant): number {
   const d = (tcpTsval(tp, now) - tsecr) | 0;
   return d >= 0 && d < 0x7fffffff ? d * 1000 : -1;
 }
@@ -100,6 +104,8 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
       mFreem(m);
       return SEG_DONE;
     }
+    // BSD tcp_reass(tp, NULL): text that came with the SYN goes to the socket now.
+    tcpReassPresent(tcp, tp);
   }
 
   // RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.MAX].
@@ -116,7 +122,10 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
   }
   const sackOn = (tp.t_flags & TF_SACK_PERMIT) !== 0;
   if (sackOn && o.sackCount > 0 && tp.t_state >= TCPS_ESTABLISHED) {
-    tp.scoreboard.updateInterleaved(tp.snd_una, tp.snd_max, o.sackBlocks, o.sackCount);
+    // The scoreboard is judged against the snd_una this ACK establishes: a block below the new
+    // cumulative ACK is a D-SACK (RFC 2883 §4) even when it lies above the old snd_una.
+    const una = seqGt(c.ack, tp.snd_una) && seqLe(c.ack, tp.snd_max) ? c.ack : tp.snd_una;
+    tp.scoreboard.updateInterleaved(una, tp.snd_max, o.sackBlocks, o.sackCount);
   }
 
   if (seqLe(c.ack, tp.snd_una)) {
@@ -186,11 +195,11 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
   const sbcc = so === null ? 0 : so.so_snd.sb_cc;
   let ourfinisacked = false;
   if (acked > sbcc) {
-    if (so !== null && sbcc > 0) so.so_snd.sbdrop(sbcc);
+    if (so !== null && sbcc > 0) tcpSbdrop(tp, so.so_snd, sbcc);
     tp.snd_wnd -= sbcc;
     ourfinisacked = (tp.t_flags & TF_SENTFIN) !== 0;
   } else {
-    if (so !== null) so.so_snd.sbdrop(acked);
+    if (so !== null) tcpSbdrop(tp, so.so_snd, acked);
     tp.snd_wnd -= acked;
   }
   if (tp.snd_wnd < 0) tp.snd_wnd = 0;

@@ -24,11 +24,8 @@ import {
 import { tcpTimeWait } from './tcp-subr.js';
 import { tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
 import { tcpOutput } from './tcp-output.js';
-
-/** Stretch-ACK limit of the 'xnu-stretch' policy once a connection is a bulk transfer. */
-const XNU_MAX_STRETCH = 8;
-/** Full-sized segments in a row after which 'xnu-stretch' treats the connection as bulk. */
-const XNU_BULK_SEGS = 16;
+import { tcpDelayAck, tcpResetStretchAck } from './tcp-delack.js';
+import { tcpRcvbufGrow } from './tcp-sbauto.js';
 
 export function tcpInputStep6(tcp: Tcp, tp: Tcpcb, m: Mbuf, needOutput: boolean, now: Instant): void {
   const c = tcp.inp;
@@ -75,6 +72,7 @@ export function tcpInputStep6(tcp: Tcp, tp: Tcpcb, m: Mbuf, needOutput: boolean,
       if (c.tlen > 0) {
         st.tcps_rcvpack++;
         st.tcps_rcvbyte += c.tlen;
+        tcpRcvbufGrow(tcp, tp, c.tlen, now);
         tcpDeliver(tcp, tp, m, c.tlen);
         tp.rcv_nxt = seqAdd(tp.rcv_nxt, c.tlen);
       } else {
@@ -95,6 +93,8 @@ export function tcpInputStep6(tcp: Tcp, tp: Tcpcb, m: Mbuf, needOutput: boolean,
       }
       tp.sackRcv.advance(tp.rcv_nxt);
     } else {
+      // XNU tcp_reass: out-of-order data means loss or reordering: no stretch ACKs for a while.
+      if (tcp.profile.delAckPolicy === 'xnu-stretch') tcpResetStretchAck(tcp, tp, now);
       const r = tp.reass.insert(c.seq, m, c.tlen, fin, tp.rcv_nxt);
       if (r === 'dropped-full') st.tcps_reass_overflow++;
       else if (r === 'duplicate') {
@@ -105,6 +105,10 @@ export function tcpInputStep6(tcp: Tcp, tp: Tcpcb, m: Mbuf, needOutput: boolean,
         st.tcps_rcvoopack++;
         st.tcps_rcvoobyte += c.tlen;
         if (c.tlen > 0) tp.sackRcv.noteArrival(c.seq, seqAdd(c.seq, c.tlen));
+        // RFC 2883 §4 (4): the part that was already held is reported as the first (D-SACK) block.
+        if (r === 'partial-duplicate' && tp.reass.dupStart !== tp.reass.dupEnd) {
+          tp.sackRcv.noteDuplicate(tp.reass.dupStart, tp.reass.dupEnd);
+        }
       }
       fin = false;
       // RFC 5681 §4.2: an out-of-order segment is acknowledged at once (a duplicate ACK).
@@ -152,7 +156,7 @@ export function tcpInputStep6(tcp: Tcp, tp: Tcpcb, m: Mbuf, needOutput: boolean,
  * Appends in-order data to so_rcv (the chain itself: no copy) and wakes the reader. After
  * shutdown(SHUT_RD) (SB_DROP) or without a socket the data is acknowledged but discarded.
  */
-function tcpDeliver(tcp: Tcp, tp: Tcpcb, m: Mbuf, len: number): void {
+export function tcpDeliver(tcp: Tcp, tp: Tcpcb, m: Mbuf, len: number): void {
   const so = tp.so;
   if (so === null || (so.so_rcv.sb_flags & SB_DROP) !== 0) {
     tcp.stats.tcps_rcvdatadropped += len;
@@ -167,26 +171,21 @@ function tcpDeliver(tcp: Tcp, tp: Tcpcb, m: Mbuf, len: number): void {
 }
 
 /**
- * Delayed ACK (RFC 5681 §4.2, RFC 9293 §3.8.6.3): ACK at once when the policy's segment count
- * is reached ('every-second': every second segment; 'xnu-stretch': every second until the
- * connection is a bulk transfer, then up to XNU_MAX_STRETCH), else arm the delayed-ACK timer
- * (profile.delAckMs). A GRO super-segment counts as the segments it holds.
+ * Delivers what the reassembly queue holds at rcv_nxt (BSD tcp_reass with th == NULL, called once
+ * the connection is established: data that arrived on the SYN) and schedules an ACK for it.
  */
-function tcpDelayAck(tcp: Tcp, tp: Tcpcb, tlen: number, now: Instant): void {
-  const mss = tp.t_maxseg > 0 ? tp.t_maxseg : 1;
-  const nseg = tlen <= mss ? 1 : Math.ceil(tlen / mss);
-  tp.t_unacksegs += nseg;
-  let limit = 2;
-  if (tcp.profile.delAckPolicy === 'xnu-stretch') {
-    tp.t_rcvbulk = tlen >= mss ? tp.t_rcvbulk + nseg : 0;
-    if (tp.t_rcvbulk >= XNU_BULK_SEGS) limit = XNU_MAX_STRETCH;
+export function tcpReassPresent(tcp: Tcp, tp: Tcpcb): void {
+  if (tp.reass.isEmpty) return;
+  const out = tcp.inp.reassOut;
+  if (!tp.reass.takeInOrder(tp.rcv_nxt, out)) return;
+  if (out.m !== null) {
+    tcp.stats.tcps_rcvpack++;
+    tcp.stats.tcps_rcvbyte += out.len;
+    tcpDeliver(tcp, tp, out.m, out.len);
   }
-  if (tp.t_unacksegs >= limit || tcp.profile.delAckMs <= 0) {
-    tp.t_flags |= TF_ACKNOW;
-    return;
-  }
-  tp.t_flags |= TF_DELACK;
-  if (!tcpTimerArmed(tp, TT_DELACK)) tcpSetTimer(tcp, tp, TT_DELACK, now + tcp.profile.delAckMs * 1000);
+  tp.rcv_nxt = seqAdd(tp.rcv_nxt, out.len);
+  out.m = null;
+  tp.t_flags |= TF_ACKNOW;
 }
 
 /**

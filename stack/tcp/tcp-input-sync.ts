@@ -25,6 +25,8 @@ import { tcpOutput } from './tcp-output.js';
 import { SEG_DONE, tcpDropWithReset, tsLt } from './tcp-input.js';
 import { tcpInputAck } from './tcp-input-ack.js';
 import { tcpInputStep6 } from './tcp-input-data.js';
+import { tcpHeaderPrediction } from './tcp-input-fast.js';
+import { tcpStretchAckUpdate } from './tcp-delack.js';
 
 /** RFC 7323 §5.5: TS.Recent older than 24 days is invalid (PAWS would wrongly reject). */
 const PAWS_IDLE_US = 24 * 24 * 3600 * 1_000_000;
@@ -51,6 +53,12 @@ export function tcpInputSync(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): void {
   const st = tcp.stats;
   const o = tcp.optScratch;
   const p = tcp.profile;
+
+  if (tp.t_state === TCPS_ESTABLISHED && c.tlen > 0 && p.delAckPolicy === 'xnu-stretch') {
+    tcpStretchAckUpdate(tcp, tp, c.tlen, c.hlen, c.flags, now);
+  }
+  // Header prediction: pure ACKs and pure in-order data in ESTABLISHED (tcp-input-fast.ts).
+  if (tcpHeaderPrediction(tcp, tp, m, now)) return;
 
   // RFC 7323 §5.3 R1 (PAWS): an older TSval than TS.Recent marks an old duplicate.
   if (o.tsPresent && (tp.t_flags & TF_RCVD_TSTMP) !== 0 && (c.flags & TH_RST) === 0 && tp.ts_recent !== 0 &&

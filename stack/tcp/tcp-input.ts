@@ -58,6 +58,8 @@ export class TcpInputCtx {
   urp = 0;
   /** Payload bytes (after trimming). */
   tlen = 0;
+  /** TCP header length (options included). */
+  hlen = 0;
   /** Options were malformed (parsing stopped at the bad one). */
   badopt = false;
   /** Scratch for SACK NextSeg. */
@@ -81,16 +83,17 @@ export function tcpInput(tcp: Tcp, m: Mbuf, info: IpInputInfo, now: Instant): vo
     mFreem(m);
     return;
   }
+  // XNU tcp_input verifies th_sum before it looks at th_off: line noise is a checksum drop.
+  if ((m.csumFlags & CSUM_DATA_VALID) === 0 && chainChecksum(tcp, m, l4Off, tl, info.pseudoSum) !== 0) {
+    st.tcps_rcvbadsum++;
+    mFreem(m);
+    return;
+  }
   const b = m.buf;
   const th = m.data + l4Off;
   const hlen = (b[th + 12]! >>> 4) << 2;
   if (hlen < TCP_HEADER_LEN || hlen > tl || m.len < l4Off + hlen) {
     st.tcps_rcvbadoff++;
-    mFreem(m);
-    return;
-  }
-  if ((m.csumFlags & CSUM_DATA_VALID) === 0 && chainChecksum(tcp, m, l4Off, tl, info.pseudoSum) !== 0) {
-    st.tcps_rcvbadsum++;
     mFreem(m);
     return;
   }
@@ -109,6 +112,7 @@ export function tcpInput(tcp: Tcp, m: Mbuf, info: IpInputInfo, now: Instant): vo
   c.win = get16(b, th + 14);
   c.urp = get16(b, th + 18);
   c.tlen = tl - hlen;
+  c.hlen = hlen;
   c.ifindex = info.ifindex;
   // A malformed option ends parsing there (BSD tcp_dooptions); what was parsed before is used.
   c.badopt = scanTcpOptions(b, th + TCP_HEADER_LEN, hlen - TCP_HEADER_LEN, tcp.optScratch) !== null;
@@ -192,6 +196,20 @@ export function tcpDropWithReset(tcp: Tcp, m: Mbuf | null, now: Instant): void {
   }
   const bh = tcp.profile.blackhole;
   if (bh === 2 || (bh === 1 && (c.flags & TH_SYN) !== 0)) return;
+  // BSD badport_bandlim (XNU: net.inet.icmp.icmplim shared with ICMP): at most rstRateLimit
+  // RSTs per second, so a port scan or a flood cannot turn the stack into a RST reflector.
+  const lim = tcp.profile.rstRateLimit;
+  if (lim > 0) {
+    if (tcp.rstWindowStart < 0 || now - tcp.rstWindowStart >= 1_000_000) {
+      tcp.rstWindowStart = now;
+      tcp.rstCount = 0;
+    }
+    if (tcp.rstCount >= lim) {
+      st.tcps_rstratelimited++;
+      return;
+    }
+    tcp.rstCount++;
+  }
   const laddr = addrFromBytes(c.addrs, 16, c.family);
   const faddr = addrFromBytes(c.addrs, 0, c.family);
   if ((c.flags & TH_ACK) !== 0) {
@@ -208,7 +226,9 @@ export function tcpDropWithReset(tcp: Tcp, m: Mbuf | null, now: Instant): void {
  * LISTEN (RFC 9293 §3.10.7.2): a RST is ignored; an ACK is answered with <SEQ=SEG.ACK><CTL=RST>;
  * a SYN creates a child socket on the listener's incomplete queue (sonewconn; a full queue drops
  * the SYN, counted as tcps_listendrop) in SYN_RECEIVED, which answers with a SYN-ACK. Data on
- * the SYN is not kept (the peer sends it again once the handshake completes).
+ * the SYN is queued for delivery once the connection is ESTABLISHED (RFC 9293 §3.10.7.2: "any
+ * other control or text should be queued for processing later"), cut to the receive window; the
+ * SYN-ACK acknowledges only the SYN, as in BSD. A FIN on the SYN is not kept (it comes again).
  */
 function tcpInputListen(tcp: Tcp, lt: Tcpcb, m: Mbuf, now: Instant): void {
   const c = tcp.inp;
@@ -228,7 +248,6 @@ function tcpInputListen(tcp: Tcp, lt: Tcpcb, m: Mbuf, now: Instant): void {
     mFreem(m);
     return;
   }
-  mFreem(m);
   const alen = c.family === 4 ? 4 : 16;
   const a = c.addrs;
   let self = c.sport === c.dport;
@@ -236,22 +255,26 @@ function tcpInputListen(tcp: Tcp, lt: Tcpcb, m: Mbuf, now: Instant): void {
   if (self) {
     // A SYN from our own listening socket to itself (the "land" attack) is never answered.
     st.tcps_badsyn++;
+    mFreem(m);
     return;
   }
   const head = lt.so;
   if (head === null) {
     st.tcps_listendrop++;
+    mFreem(m);
     return;
   }
   const so = sonewconn(head, 0);
   if (so === null) {
     st.tcps_listendrop++;
+    mFreem(m);
     return;
   }
   const pcb = so.so_pcb as import('../inpcb/in-pcb.js').InPcb | null;
   const tp = intotcpcb(pcb);
   if (pcb === null || tp === null) {
     st.tcps_listendrop++;
+    mFreem(m);
     soabort(so, now);
     return;
   }
@@ -259,13 +282,13 @@ function tcpInputListen(tcp: Tcp, lt: Tcpcb, m: Mbuf, now: Instant): void {
   pcb.ttl = lpcb.ttl;
   pcb.tos = lpcb.tos;
   pcb.ifscope = lpcb.ifscope;
-  // in_pcbinshash for the child: its local address/port are the segment's destination. Set
-  // directly (a bind would conflict with the listener), then connect hashes the 4-tuple.
-  pcb.setLaddr(addrFromBytes(a, 16, c.family));
-  pcb.lport = c.dport;
-  const e = tcp.pcbs.connect(pcb, addrFromBytes(a, 0, c.family), c.sport);
+  // in_pcbinshash for the child: its local address/port are the segment's destination, its
+  // foreign ones the source; it joins the port hash (no bind conflict check: it shares the
+  // listener's port) and the connection hash.
+  const e = tcp.pcbs.insertConnected(pcb, addrFromBytes(a, 16, c.family), c.dport, addrFromBytes(a, 0, c.family), c.sport);
   if (e !== 0) {
     st.tcps_listendrop++;
+    mFreem(m);
     soabort(so, now);
     return;
   }
@@ -276,6 +299,7 @@ function tcpInputListen(tcp: Tcp, lt: Tcpcb, m: Mbuf, now: Instant): void {
   tp.t_keepinit = lt.t_keepinit;
   tp.t_notsent_lowat = lt.t_notsent_lowat;
   tp.iss = tcp.isn.isn(pcb.laddr.bytes, pcb.lport, pcb.faddr.bytes, pcb.fport, now);
+  tp.ts_offset = tcp.isn.tsOffset(pcb.laddr.bytes, pcb.lport, pcb.faddr.bytes, pcb.fport);
   tp.snd_una = tp.snd_nxt = tp.snd_max = tp.snd_up = tp.snd_recover = tp.snd_highrxt = tp.iss;
   tp.irs = c.seq;
   tp.rcv_nxt = seqAdd(c.seq, 1);
@@ -293,7 +317,31 @@ function tcpInputListen(tcp: Tcp, lt: Tcpcb, m: Mbuf, now: Instant): void {
   tp.t_state = TCPS_SYN_RECEIVED;
   tp.t_flags |= TF_ACKNOW;
   tcpSetTimer(tcp, tp, TT_KEEP, now + keepInitUs(tcp, tp));
+  tcpSynDataQueue(tcp, tp, m, c.tlen);
   tcpOutput(tcp, tp, now);
+}
+
+/**
+ * Text on a SYN (RFC 9293 §3.10.7.2/§3.10.7.3): `len` payload bytes in `m` starting at irs + 1,
+ * cut to the receive window, go to the reassembly queue; tcpReassPresent hands them to the socket
+ * once the connection is established. Frees `m` when nothing is kept.
+ */
+export function tcpSynDataQueue(tcp: Tcp, tp: Tcpcb, m: Mbuf, len: number): void {
+  const so = tp.so;
+  const win = so === null ? 0 : so.so_rcv.sbspace();
+  if (len <= 0 || win <= 0) {
+    mFreem(m);
+    return;
+  }
+  if (len > win) {
+    tcp.stats.tcps_rcvpackafterwin++;
+    tcp.stats.tcps_rcvbyteafterwin += len - win;
+    mAdj(m, win - len);
+    len = win;
+  }
+  if (m.hasPkthdr) m.pktLen = len;
+  tp.reass.insert(tp.rcv_nxt, m, len, false, tp.rcv_nxt);
+  tcp.stats.tcps_rcvsyndata++;
 }
 
 /**

@@ -13,7 +13,7 @@ export class IsnGenerator {
   private readonly secret = new Uint8Array(16);
   private readonly sip: SipHash24;
   /** localip || localport || remoteip || remoteport; 16 + 2 + 16 + 2 bytes for IPv6. */
-  private readonly scratch = new Uint8Array(36);
+  private readonly scratch = new Uint8Array(37);
 
   constructor(private readonly rng: Rng) {
     rng.fill(this.secret);
@@ -33,6 +33,23 @@ export class IsnGenerator {
    * Allocation-free. Addresses longer than 16 bytes are cut to 16.
    */
   isn(laddr: Uint8Array, lport: number, faddr: Uint8Array, fport: number, nowUs: number): number {
+    const f = this.keyed(laddr, lport, faddr, fport, 0);
+    const m = Math.floor(nowUs / M_TICK_US) % 0x100000000;
+    return (m + f) >>> 0;
+  }
+
+  /**
+   * RFC 7323 §5.4 / Appendix A timestamp offset: a keyed hash of the 4-tuple (domain-separated from
+   * the ISN's by one extra byte), so every incarnation of a 4-tuple gets the same offset and its
+   * TSvals keep increasing across incarnations (RFC 6191 TIME_WAIT reuse relies on that), while
+   * different 4-tuples reveal nothing about each other's clocks.
+   */
+  tsOffset(laddr: Uint8Array, lport: number, faddr: Uint8Array, fport: number): number {
+    return this.keyed(laddr, lport, faddr, fport, 0x54);
+  }
+
+  /** SipHash-2-4 of localip || localport || remoteip || remoteport [|| tag]; allocation-free. */
+  private keyed(laddr: Uint8Array, lport: number, faddr: Uint8Array, fport: number, tag: number): number {
     const b = this.scratch;
     let n = 0;
     const la = laddr.length < 16 ? laddr.length : 16;
@@ -41,8 +58,7 @@ export class IsnGenerator {
     const fa = faddr.length < 16 ? faddr.length : 16;
     for (let i = 0; i < fa; i++) b[n++] = faddr[i]!;
     b[n++] = (fport >>> 8) & 0xff; b[n++] = fport & 0xff;
-    const f = this.sip.hash(b, 0, n);
-    const m = Math.floor(nowUs / M_TICK_US) % 0x100000000;
-    return (m + f) >>> 0;
+    if (tag !== 0) b[n++] = tag;
+    return this.sip.hash(b, 0, n) >>> 0;
   }
 }

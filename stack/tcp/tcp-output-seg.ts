@@ -6,7 +6,8 @@
 // rcv_adv/last_ack_sent, delayed-ACK state, and the counters.
 
 import type { Instant } from '../time/instant.js';
-import { mCopym, mFreem } from '../mbuf/index.js';
+import { mFreem } from '../mbuf/index.js';
+import { tcpSndCopy } from './tcp-sndbuf.js';
 import { CSUM_NEEDS, GSO_TCPV4, GSO_TCPV6, MT_DATA } from '../mbuf/constants.js';
 import type { Mbuf } from '../mbuf/mbuf.js';
 import { set16, set32 } from '../wire/bytes.js';
@@ -77,7 +78,7 @@ export function tcpSendSegment(
   m.len = hlen;
   let data: Mbuf | null = null;
   if (len > 0) {
-    data = so === null || so.so_snd.sb_mb === null ? null : mCopym(so.so_snd.sb_mb, off, len);
+    data = so === null ? null : tcpSndCopy(tp, so.so_snd, off, len);
     if (data === null) {
       m.pool.free(m);
       st.tcps_nombuf++;

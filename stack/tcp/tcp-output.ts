@@ -16,11 +16,12 @@ import {
 } from './tcp-fsm.js';
 import {
   TF_ACKNOW, TF_CLOSED, TF_FASTRECOVERY, TF_FORCEDATA, TF_NODELAY, TF_NOPUSH, TF_SACK_PERMIT,
-  TF_SENTFIN, TT_PERSIST, TT_REXMT, Tcpcb, TCP_MAXWIN,
+  TF_SENTFIN, TF_STRETCHACK, TT_PERSIST, TT_REXMT, Tcpcb, TCP_MAXWIN,
 } from './tcp-var.js';
 import { tcpClearTimer, tcpSetPersist, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
 import { tcpDataOptions, tcpSynOptions } from './tcp-opts.js';
 import { tcpSendSegment } from './tcp-output-seg.js';
+import { tcpSndbufGrow } from './tcp-sbauto.js';
 
 /** tcp_outflags: the flags a segment carries in each state (BSD netinet/tcp_fsm.h). */
 export function tcpOutflags(state: number): number {
@@ -86,6 +87,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb, now: Instant): number {
       off = 0;
     }
     let sendwin = tp.snd_wnd < tp.snd_cwnd ? tp.snd_wnd : tp.snd_cwnd;
+    if (iter === 0 && so !== null && tp.t_state === TCPS_ESTABLISHED) tcpSndbufGrow(tcp, tp, sendwin);
     let flags = tcpOutflags(tp.t_state);
     // The SYN goes out only at iss (first transmission or retransmission from snd_una).
     if ((flags & TH_SYN) !== 0 && tp.snd_nxt !== tp.iss) flags &= ~TH_SYN;
@@ -112,8 +114,21 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb, now: Instant): number {
         // Rule (2): new data, limited by what pipe leaves of cwnd.
         const room = cwin - 0;
         const wnd = seqSub(seqAdd(tp.snd_una, tp.snd_wnd), tp.snd_nxt);
-        sendwin = off + (room < wnd ? room : wnd);
-        if (sendwin < off) sendwin = off;
+        const sbcc0 = so === null ? 0 : so.so_snd.sb_cc;
+        if (off < sbcc0 && wnd > 0) {
+          sendwin = off + (room < wnd ? room : wnd);
+          if (sendwin < off) sendwin = off;
+        } else if (tp.scoreboard.nextSeg(tp.snd_una, tp.snd_max, tp.snd_highrxt, tp.t_maxseg, rng, true)) {
+          // Rule (3): no new data can go: an unSACKed segment below the highest SACKed one,
+          // even if not yet deemed lost.
+          sackRxmit = true;
+          segSeq = rng.start;
+          len = seqSub(rng.end, rng.start);
+          off = seqSub(rng.start, tp.snd_una);
+          tcp.stats.tcps_sack_rule3++;
+        } else {
+          sendwin = off;
+        }
       }
     }
     if ((tp.t_flags & TF_FORCEDATA) !== 0 && sendwin === 0) {
@@ -188,7 +203,9 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb, now: Instant): number {
     if (!send && so !== null && recwin > 0 && tp.t_state >= TCPS_ESTABLISHED && tp.t_state !== TCPS_TIME_WAIT) {
       const max = TCP_MAXWIN << tp.rcv_scale;
       const adv = (recwin < max ? recwin : max) - seqSub(tp.rcv_adv, tp.rcv_nxt);
-      if (adv >= 2 * tp.t_maxseg || 2 * adv >= so.so_rcv.sb_hiwat) {
+      // XNU: while stretching ACKs, window updates of two segments are left to the stretch ACK
+      // or the delayed-ACK timer (otherwise every read would undo the stretching).
+      if ((adv >= 2 * tp.t_maxseg && (tp.t_flags & TF_STRETCHACK) === 0) || 2 * adv >= so.so_rcv.sb_hiwat) {
         send = true;
         winupdate = true;
       }

@@ -75,10 +75,20 @@ export interface TcpProfile {
   // ---- policies ----
   /**
    * When to ACK in-order data: 'every-second' ACKs at least every second full-sized segment
-   * (RFC 5681 §4.2, FreeBSD); 'xnu-stretch' is XNU's tcp_delack_enabled=3 (ACK every second
-   * segment until the connection is a bulk transfer, then allow stretch ACKs up to 8 segments).
+   * (RFC 5681 §4.2, FreeBSD); 'xnu-stretch' is XNU's tcp_delack_enabled=3 (tcp_cc_delay_ack and
+   * tcp_stretch_ack_enable, see tcpDelayAck in tcp-input-data.ts).
    */
   readonly delAckPolicy: 'every-second' | 'xnu-stretch';
+  /** xnu-stretch: net.inet.tcp.maxseg_unacked, the most segments a stretch ACK covers (8). */
+  readonly maxsegUnacked: number;
+  /** xnu-stretch: TCPTV_UNACKWIN, the window over which the byte rate is measured (100 ms). */
+  readonly rcvUnackWinMs: number;
+  /** xnu-stretch: TCPTV_MAXRCVIDLE, idle time after which streaming detection restarts (200 ms). */
+  readonly maxRcvIdleMs: number;
+  /** xnu-stretch: net.inet.tcp.rcvsspktcnt, segments to see (slow start) before stretching again (512). */
+  readonly rcvSsPktCount: number;
+  /** RSTs per second to closed ports (net.inet.icmp.icmplim for BSD's badport_bandlim; 0 = no limit). */
+  readonly rstRateLimit: number;
   /** Initial congestion window in segments (RFC 6928 IW10, XNU's default). */
   readonly initialWindowSegments: number;
   /** Default congestion-control algorithm. */
@@ -144,6 +154,11 @@ export const XNU_PROFILE: TcpProfile = {
   persistMinMs: 5_000,
   persistMaxMs: 60_000,
   delAckPolicy: 'xnu-stretch',
+  maxsegUnacked: 8,
+  rcvUnackWinMs: 100,
+  maxRcvIdleMs: 200,
+  rcvSsPktCount: 512,
+  rstRateLimit: 250,
   initialWindowSegments: 10,
   congestionControl: 'cubic',
   pshPolicy: 'end-of-buffer',

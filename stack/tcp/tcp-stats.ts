@@ -54,6 +54,8 @@ export class TcpStats {
   tcps_sndctrl = 0;
   /** RST segments sent in answer to a segment (tcp_respond with TH_RST). */
   tcps_sndrst = 0;
+  /** RSTs not sent in answer to a segment because profile.rstRateLimit per second was reached (badport_bandlim). */
+  tcps_rstratelimited = 0;
   /** TSO super-segments handed to IP. */
   tcps_tso_segs = 0;
   /** IP output failed for a segment (no route, no buffers...). */
@@ -106,7 +108,7 @@ export class TcpStats {
   tcps_rcvwinupd = 0;
   /** Dropped: PAWS (RFC 7323 §5) found the timestamp older than TS.Recent. */
   tcps_pawsdrop = 0;
-  /** Header prediction hit on the pure-ACK fast path. */
+  /** Header prediction hit on the pure-ACK fast path (tcp-input-fast.ts). */
   tcps_predack = 0;
   /** Header prediction hit on the in-order data fast path. */
   tcps_preddat = 0;
@@ -154,6 +156,10 @@ export class TcpStats {
   tcps_rstreset = 0;
   /** RST received in SYN_RECEIVED (embryonic connection dropped). */
   tcps_rstinsynrcvd = 0;
+  /** Out-of-order queues freed by tcp_drain because the mbuf pool ran short. */
+  tcps_drain_flushed = 0;
+  /** SYNs whose data was queued for delivery after the handshake (RFC 9293 §3.10.7.2). */
+  tcps_rcvsyndata = 0;
   /** Out-of-order data dropped because the reassembly queue was full. */
   tcps_reass_overflow = 0;
   /** TIME_WAIT connections recycled by a new SYN (RFC 6191 / RFC 9293 Appendix B). */
@@ -176,6 +182,8 @@ export class TcpStats {
   tcps_sack_rexmits = 0;
   /** Bytes retransmitted by SACK recovery. */
   tcps_sack_rexmit_bytes = 0;
+  /** SACK retransmissions chosen by RFC 6675 NextSeg rule (3) (not yet lost, no new data to send). */
+  tcps_sack_rule3 = 0;
   /** Segments sent by limited transmit (RFC 3042). */
   tcps_limitedxmit = 0;
   /** Congestion window reduced after idle (RFC 7661/2861 restart). */
@@ -190,6 +198,12 @@ export class TcpStats {
   tcps_icmp_ignored = 0;
   /** Path MTU decreases applied from ICMP needfrag / packet-too-big. */
   tcps_mturesent = 0;
+
+  // ---- buffers ----
+  /** so_rcv was auto-sized upward (tcp_sbrcv_grow: the sender filled the window within an RTT). */
+  tcps_rcvbuf_grown = 0;
+  /** so_snd was auto-sized upward (the peer's window and cwnd could use more queued data). */
+  tcps_sndbuf_grown = 0;
 
   // ---- urgent ----
   /** Urgent bytes pulled out of band into t_iobc. */

@@ -51,8 +51,6 @@ export function tcpNewTcpcb(tcp: Tcp, pcb: InPcb, so: Socket | null): Tcpcb {
   if (p.rfc1323) tp.t_flags |= TF_REQ_SCALE | TF_REQ_TSTMP;
   if (p.sack) tp.t_flags |= TF_REQ_SACK;
   tp.t_rxtcur = p.rtoInitialMs * 1000;
-  // RFC 7323 §5.4: a random per-connection TSval offset.
-  tp.ts_offset = tcp.ctx.env.rng.nextU32();
   pcb.ppcb = tp;
   return tp;
 }
@@ -137,6 +135,7 @@ export function tcpClose(tcp: Tcp, tp: Tcpcb): void {
   tcpCancelTimers(tcp, tp);
   tp.reass.flush();
   tp.scoreboard.clear();
+  tp.t_sndptr = null;
   const pcb = tp.t_inpcb;
   pcb.ppcb = null;
   tcp.pcbs.detach(pcb);

@@ -18,10 +18,11 @@ import {
 } from './tcp-fsm.js';
 import {
   TF_ACKNOW, TF_CLOSED, TF_DELACK, TF_FASTRECOVERY, TF_FORCEDATA, TF_REQ_SACK, TF_REQ_SCALE,
-  TF_REQ_TSTMP, TT_2MSL, TT_DELACK, TT_KEEP, TT_NTIMERS, TT_PERSIST, TT_REXMT, Tcpcb,
+  TF_REQ_TSTMP, TF_STRETCHACK, TT_2MSL, TT_DELACK, TT_KEEP, TT_NTIMERS, TT_PERSIST, TT_REXMT, Tcpcb,
 } from './tcp-var.js';
 import { tcpClose, tcpDrop, tcpRespondTp } from './tcp-subr.js';
 import { tcpOutput } from './tcp-output.js';
+import { tcpResetStretchAck } from './tcp-delack.js';
 
 /** Sets deadline `which` to `deadline` (µs); re-arms the tcpcb's Timer only when it gets earlier. */
 export function tcpSetTimer(tcp: Tcp, tp: Tcpcb, which: number, deadline: Instant): void {
@@ -202,6 +203,8 @@ function tcpTimer2msl(tcp: Tcp, tp: Tcpcb, now: Instant): void {
 function tcpTimerDelack(tcp: Tcp, tp: Tcpcb, now: Instant): void {
   if ((tp.t_flags & TF_DELACK) === 0) return;
   tp.t_flags &= ~TF_DELACK;
+  // XNU: the timer firing while stretching means the stream slowed down: ACK every second again.
+  if ((tp.t_flags & TF_STRETCHACK) !== 0) tcpResetStretchAck(tcp, tp, now);
   tp.t_flags |= TF_ACKNOW;
   tcp.stats.tcps_delack++;
   tcpOutput(tcp, tp, now);

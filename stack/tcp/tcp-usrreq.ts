@@ -153,6 +153,7 @@ export class TcpUsrreqs implements PrUsrreqs {
     const e = tcp.pcbs.connect(pcb, dst, r.value.port);
     if (e !== 0) return e;
     tp.iss = tcp.isn.isn(pcb.laddr.bytes, pcb.lport, pcb.faddr.bytes, pcb.fport, now);
+    tp.ts_offset = tcp.isn.tsOffset(pcb.laddr.bytes, pcb.lport, pcb.faddr.bytes, pcb.fport);
     tp.snd_una = tp.snd_nxt = tp.snd_max = tp.snd_up = tp.snd_recover = tp.snd_highrxt = tp.iss;
     tp.request_r_scale = tcpRequestScale(tcp, so);
     tp.t_ourmss = tcpMssopt(tcp, pcb);

@@ -8,6 +8,7 @@
 // plus, only when the new deadline is earlier than the armed one, one heap operation.
 
 import type { Instant } from '../time/instant.js';
+import type { Mbuf } from '../mbuf/mbuf.js';
 import { Timer } from '../time/timers.js';
 import type { TimerTarget } from '../time/timers.js';
 import type { InPcb } from '../inpcb/in-pcb.js';
@@ -61,6 +62,10 @@ export const TF_REQ_SACK = 0x200000;
 export const TF_CHILD = 0x400000;
 /** A window update must be sent (the application read enough). */
 export const TF_WINUPDATE = 0x800000;
+/** xnu-stretch: the peer streams (enough bytes in the last window): ACK every maxsegUnacked segments. */
+export const TF_STRETCHACK = 0x1000000;
+/** xnu-stretch: the byte rate qualifies as streaming (XNU TF_STREAMING_ON). */
+export const TF_STREAMING_ON = 0x2000000;
 
 // ---- t_oobflags ----
 /** An urgent byte is held in t_iobc. */
@@ -144,7 +149,7 @@ export class Tcpcb implements TimerTarget, CcConn {
   ts_recent = 0;
   /** When ts_recent was recorded (µs), for the 24-day PAWS invalidation (RFC 7323 §5.5). */
   ts_recent_age: Instant = 0;
-  /** Per-connection random TSval offset (RFC 7323 §5.4). */
+  /** TSval offset: a keyed hash of the 4-tuple (RFC 7323 §5.4), set at connect / SYN arrival. */
   ts_offset = 0;
 
   // ---- congestion control (CcConn) ----
@@ -193,6 +198,31 @@ export class Tcpcb implements TimerTarget, CcConn {
   t_keepinit = 0;
   /** TCP_NOTSENT_LOWAT bytes (0 = off). */
   t_notsent_lowat = 0;
+
+  // ---- receive-buffer auto-sizing (XNU tcp_sbrcv_grow) and stretch-ACK detection ----
+  /** Start of the current measurement: our TSval (timestamps) or the clock in µs (without). */
+  rfbuf_ts = 0;
+  /** Bytes received in order since rfbuf_ts. */
+  rfbuf_cnt = 0;
+  /** rfbuf_cnt of the last measurement that grew the buffer. */
+  rfbuf_space = 0;
+  /** End of the current stretch-ACK measurement window (µs; XNU rcv_unackwin). */
+  rcv_unackwin: Instant = 0;
+  /** Bytes received in the current window and in its second half (rcv_by_unackwin/halfwin). */
+  rcv_by_unackwin = 0;
+  rcv_by_unackhalfwin = 0;
+  /** Segments seen since stretch ACKs were reset (XNU rcv_waitforss; TF_RCVUNACK_WAITSS from birth), -1 = not waiting. */
+  rcv_waitforss = 0;
+
+  // ---- send-buffer position cache (FreeBSD sb_sndptr / sb_sndptroff) ----
+  /**
+   * The so_snd mbuf where the last segment's data ended, and the buffer offset (from snd_una) of
+   * its first byte: the next segment's copy starts there instead of walking from sb_mb, so
+   * building a segment costs O(segment), not O(offset). Null when unknown; tcpSbdrop shifts or
+   * invalidates it; appends (which only add after the tail) keep it valid.
+   */
+  t_sndptr: Mbuf | null = null;
+  t_sndptroff = 0;
 
   // ---- urgent data ----
   t_oobflags = 0;

@@ -63,6 +63,11 @@ export class Tcp implements IpProtocol, TcpcbOwner {
   /** RFC 5961 §7: challenge ACKs sent in the current one-second window, and its start (µs). */
   challengeAckCount = 0;
   challengeAckWindowStart: Instant = -1;
+  /** mbstat drops seen at the last tcp_drain check (a change means the pool ran short). */
+  poolDropsSeen = 0;
+  /** badport_bandlim: RSTs answered in the current one-second window, and its start (µs). */
+  rstCount = 0;
+  rstWindowStart: Instant = -1;
 
   // ---- per-stack scratch, reused for every segment ----
   /** @internal */ readonly view = new TcpView();
@@ -97,7 +102,37 @@ export class Tcp implements IpProtocol, TcpcbOwner {
 
   /** tcp_input / tcp6_input. Takes ownership of `m`. */
   input(m: Mbuf, info: IpInputInfo, now: Instant): void {
+    this.drainIfPoolShort();
     tcpInput(this, m, info, now);
+  }
+
+  /**
+   * m_drain → tcp_drain: when the pool refused an allocation since the last check, free the
+   * out-of-order queues. Checked per segment here; the Stack should also call it at the end of
+   * every entry point, since a pool that is empty may keep every segment from reaching TCP.
+   */
+  drainIfPoolShort(): void {
+    const d = this.ctx.pool.stats.drops;
+    if (d === this.poolDropsSeen) return;
+    this.poolDropsSeen = d;
+    this.drain();
+  }
+
+  /**
+   * tcp_drain (XNU, called from m_drain when mbufs run short): every connection's out-of-order
+   * queue is freed, with its SACK blocks (RFC 2018 §8 reneging), so that the retransmission
+   * filling a hole finds buffers. The data is only delayed: the sender retransmits it.
+   */
+  drain(): void {
+    let n = 0;
+    for (const p of this.pcbs.pcbs()) {
+      const tp = p.ppcb as Tcpcb | null;
+      if (tp === null || tp.reass.isEmpty) continue;
+      tp.reass.flush();
+      tp.sackRcv.clear();
+      n++;
+    }
+    if (n > 0) this.stats.tcps_drain_flushed += n;
   }
 
   /** tcp_ctlinput / tcp6_ctlinput. */

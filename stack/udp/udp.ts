@@ -36,6 +36,7 @@ import { UdpStats } from './udp-stats.js';
 import { INP_UDP_NOCKSUM, UdpUsrreqs } from './udp-usrreq.js';
 export { INP_UDP_NOCKSUM, UDP_NOCKSUM } from './udp-usrreq.js';
 import { ChecksumAccumulator, pseudoHeaderSum4, pseudoHeaderSum6 } from '../wire/checksum.js';
+import { chainChecksum } from '../ip/mbuf-checksum.js';
 import { set16 } from '../wire/bytes.js';
 import { UDP_HEADER_LEN, UdpView } from '../wire/udp.js';
 
@@ -154,7 +155,7 @@ export class Udp implements IpProtocol {
       // The pseudo-header carries the UDP length: swap IP's payload length for it (one's
       // complement subtraction is addition of the complement, so the sum stays non-negative).
       if (ulen !== info.l4Len) s = s + (0xffff - info.l4Len) + ulen;
-      if (this.chainChecksum(m, l4Off, ulen, s) !== 0) {
+      if (chainChecksum(this.acc, m, l4Off, ulen, s) !== 0) {
         st.udps_badsum++;
         mFreem(m);
         return;
@@ -348,7 +349,7 @@ export class Udp implements IpProtocol {
       const ps = family === 4
         ? pseudoHeaderSum4(laddr.bytes, 0, faddr.bytes, 0, IPPROTO_UDP, ulen)
         : pseudoHeaderSum6(laddr.bytes, 0, faddr.bytes, 0, IPPROTO_UDP, ulen);
-      const c = this.chainChecksum(h, 0, ulen, ps);
+      const c = chainChecksum(this.acc, h, 0, ulen, ps);
       // RFC 768: a computed checksum of zero is transmitted as all ones.
       set16(b, o + 6, c === 0 ? 0xffff : c);
     }
@@ -368,25 +369,5 @@ export class Udp implements IpProtocol {
       st.udps_oerrors++;
     }
     return e;
-  }
-
-  /**
-   * The Internet checksum of `len` bytes at chain offset `off`, seeded with a pseudo-header sum:
-   * the value to store (field zeroed) or 0 when verifying a datagram whose checksum is right.
-   */
-  private chainChecksum(m: Mbuf | null, off: number, len: number, seed: number): number {
-    const acc = this.acc.reset(seed);
-    while (m !== null && off >= m.len && len > 0) {
-      off -= m.len;
-      m = m.next;
-    }
-    while (m !== null && len > 0) {
-      const take = m.len - off < len ? m.len - off : len;
-      acc.add(m.buf, m.data + off, take);
-      len -= take;
-      off = 0;
-      m = m.next;
-    }
-    return acc.finish();
   }
 }

@@ -1,5 +1,5 @@
 // Test helpers for stack/ip: hand-built IPv4/IPv6/ICMP/UDP packets with an independent checksum
-// and parser (deliberately not stack/ip/hdr.ts), a capturing Link, a fake transport that records
+// and parser (deliberately not stack/ip/mbuf-checksum.ts and chain-pullup.ts), a capturing Link, a fake transport that records
 // what IP hands it, and a one-interface stack factory on virtual time.
 
 import { expect } from 'vitest';
