@@ -148,7 +148,8 @@ export function runExchange(world: SimWorld, o: ExchangeOptions): FlowResult[] {
 
 function addrOf(h: SimHost, family: IpFamily): IpAddr { return family === 4 ? h.v4 : h.v6; }
 
-function runPing(world: SimWorld, from: SimHost, to: SimHost, family: IpFamily, ident: number, o: ExchangeOptions): FlowResult {
+/** `o.count` pings of `o.size` bytes from → to, `o.intervalMs` apart, then up to `o.graceMs` for the answers. */
+export function runPing(world: SimWorld, from: SimHost, to: SimHost, family: IpFamily, ident: number, o: ExchangeOptions): FlowResult {
   const flow = attachPing(from, ident, o.size);
   const dst = addrOf(to, family);
   for (let n = 0; n < o.count; n++) {
@@ -164,7 +165,8 @@ function runPing(world: SimWorld, from: SimHost, to: SimHost, family: IpFamily, 
   return summary('ping', family, from, to, o.count, flow.book);
 }
 
-function runUdp(world: SimWorld, from: SimHost, to: SimHost, family: IpFamily, port: number, o: ExchangeOptions): FlowResult {
+/** `o.count` datagrams from → to's UDP echo service on `port`, like runPing (also used against the registry's echo service). */
+export function runUdp(world: SimWorld, from: SimHost, to: SimHost, family: IpFamily, port: number, o: ExchangeOptions): FlowResult {
   const r = from.stack.sockets.socreate(family === 4 ? AF_INET : AF_INET6, SOCK_DGRAM, IPPROTO_UDP);
   if (!r.ok) throw new Error(`socket on ${from.name}: errno ${r.error}`);
   const client = new UdpClient(from, r.value, o.size);
