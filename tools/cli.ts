@@ -16,7 +16,7 @@ import type { UpIo } from './up-command.js';
 const out = (line: string): void => { process.stdout.write(`${line}\n`); };
 const io: UpIo = { out, err: (line) => { process.stderr.write(`${line}\n`); } };
 
-const SIM_USAGE = 'usage: tunstack sim [--seed N] [--count N] [--size N] [--mtu N] [--loss P] [--delay MS] [--jitter MS] [--reorder P] [--duplicate P] [--corrupt P] [--pcap FILE]';
+const SIM_USAGE = 'usage: tunstack sim [--seed N] [--count N] [--size N] [--mtu N] [--loss P] [--delay MS] [--jitter MS] [--reorder P] [--duplicate P] [--corrupt P] [--pcap FILE] [--tcp-bytes N] [--http-bytes N]';
 const START_USAGE = 'usage: tunstack start [up options] (falls back to `tunstack sim` with --loss 0.02 --size 2000 when no TUN device can be opened)';
 
 /** Options `start` accepts: those of `up`, plus the simulation's for the fallback. */
@@ -39,7 +39,7 @@ function usage(): string {
     'commands:',
     '  up        run the stack on a TUN device with services (echo, discard, chargen, http); needs root',
     '  start     `up` when /dev/net/tun can be opened with CAP_NET_ADMIN, else `sim` (what `npm start` runs)',
-    '  sim       two stacks on a seeded simulated network exchange pings and UDP echoes (IPv4 and IPv6)',
+    '  sim       two stacks on a seeded simulated network: pings and UDP echoes both ways, then a client on a checks the services of `up` on b over IPv4 and IPv6',
     '  help      this text (and `tunstack <command> --help`)',
     '  version   print the version',
     '',
