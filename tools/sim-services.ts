@@ -14,7 +14,6 @@ import { MIN_PAYLOAD, payloadFor, runPing, runUdp } from './sim-scenario.js';
 import type { ExchangeOptions, FlowResult } from './sim-scenario.js';
 import { TcpClient } from './sim-tcp-client.js';
 import { HttpResponseReader, requestHead } from './sim-http-client.js';
-import { VirtualImmediates } from './sim-immediate.js';
 import { SERVICE_NAMES, SERVICE_PORTS, ServiceSet } from './services/registry.js';
 import type { ServiceName } from './services/registry.js';
 import type { TcpConnection } from './services/tcp-server.js';
@@ -71,7 +70,7 @@ export interface ServiceRun {
   readonly checks: CheckResult[];
   /** What host b ran, as "echo tcp/7" entries. */
   readonly running: string[];
-  /** Service continuations run in virtual time (see sim-immediate.ts). */
+  /** Times a service connection stopped after a bounded pass and was called again (TcpServer.continuations). */
   readonly continuations: number;
 }
 
@@ -80,24 +79,17 @@ export interface ServiceRun {
  * the services. Virtual time only: the result depends on nothing but the world's seed.
  */
 export function runServiceChecks(world: SimWorld, o: ServiceCheckOptions): ServiceRun {
-  const immediates = new VirtualImmediates(world.sim.clock);
-  world.sim.add(immediates);
-  immediates.install();
-  try {
-    const services = ServiceSet.start(world.b.stack, o.serve ?? SERVICE_NAMES);
-    const running = services.running.map((r) => `${r.name} ${r.proto}/${r.port}`);
-    const runner = new CheckRunner(world, services, o);
-    const checks: CheckResult[] = [];
-    for (const name of CHECK_NAMES) {
-      for (const family of [4, 6] as const) checks.push(runner.run(name, family));
-    }
-    services.close();
-    world.sim.runFor(100); // the closing FINs go out
-    return { checks, running, continuations: immediates.ran };
-  } finally {
-    immediates.uninstall();
-    world.sim.remove(immediates);
+  const services = ServiceSet.start(world.b.stack, o.serve ?? SERVICE_NAMES);
+  const running = services.running.map((r) => `${r.name} ${r.proto}/${r.port}`);
+  const runner = new CheckRunner(world, services, o);
+  const checks: CheckResult[] = [];
+  for (const name of CHECK_NAMES) {
+    for (const family of [4, 6] as const) checks.push(runner.run(name, family));
   }
+  const continuations = services.tcpServers.reduce((n, s) => n + s.continuations, 0);
+  services.close();
+  world.sim.runFor(100); // the closing FINs go out
+  return { checks, running, continuations };
 }
 
 type Outcome = { ok: boolean; bytes: number; detail: string };

@@ -118,6 +118,13 @@ export class Socket {
     if (!this.onWakeQueue) this.layer.enqueueWakeup(this);
   }
 
+  /**
+   * Asks for the listener to be called again with `events` at the end of the current entry point
+   * (or at the stack's next poll): for a listener that stopped after a bounded amount of work and
+   * has more to do. Deterministic in simulation, unlike a real-time continuation.
+   */
+  requestRecheck(events: number): void { this.post(events, 0); }
+
   toString(): string { return `so#${this.id}`; }
 }
 

@@ -9,12 +9,10 @@ import { join } from 'node:path';
 import { buildSimWorld } from '../../tools/sim-world.js';
 import { CHECK_NAMES, runServiceChecks } from '../../tools/sim-services.js';
 import type { CheckResult, ServiceCheckOptions } from '../../tools/sim-services.js';
-import { VirtualImmediates } from '../../tools/sim-immediate.js';
 import { parseOptions } from '../../tools/cli-args.js';
 import { runSimCommand, SIM_OPTIONS } from '../../tools/sim-command.js';
 import { MemoryByteSink, PcapngWriter } from '../../stack/link/pcapng.js';
 import type { Impairments } from '../../stack/link/sim-network.js';
-import { Simulation } from '../../stack/link/simulation.js';
 
 const BASE_SEED = Number(process.env.SIM_SEED ?? 20261121);
 
@@ -61,8 +59,7 @@ describe('services on the simulated network', () => {
     }
     // Checks run one after the other in virtual time.
     for (let i = 1; i < result.checks.length; i++) expect(result.checks[i]!.startUs).toBe(result.checks[i - 1]!.endUs);
-    // The real setImmediate is back; after TIME_WAIT nothing is left: no socket, no PCB, no mbuf.
-    expect(setImmediate.name).toBe('setImmediate');
+    // After TIME_WAIT nothing is left: no socket, no PCB, no mbuf.
     world.sim.runFor(60_000);
     for (const h of [world.a, world.b]) {
       h.stack.drain();
@@ -122,33 +119,5 @@ describe('services on the simulated network', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe('virtual setImmediate', () => {
-  it('queues continuations for the simulation, runs them in order at the current virtual time, and restores the real one', () => {
-    const sim = new Simulation({ seed: 1 });
-    const v = sim.add(new VirtualImmediates(sim.clock));
-    const real = setImmediate;
-    const seen: string[] = [];
-    v.install();
-    try {
-      expect(setImmediate).not.toBe(real);
-      setImmediate(() => seen.push(`a@${sim.now}`));
-      const h = setImmediate(() => seen.push('cancelled'));
-      setImmediate((x: string) => {
-        seen.push(`${x}@${sim.now}`);
-        setImmediate(() => seen.push(`c@${sim.now}`)); // queued by a continuation: the next poll
-      }, 'b');
-      clearImmediate(h);
-      expect(seen).toEqual([]); // nothing runs outside the simulation
-      sim.runFor(5);
-    } finally {
-      v.uninstall();
-    }
-    expect(seen).toEqual(['a@0', 'b@0', 'c@0']);
-    expect(v.ran).toBe(3);
-    expect(setImmediate).toBe(real);
-    expect(v.pollAt()).toBeNull();
   });
 });

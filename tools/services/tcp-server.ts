@@ -41,7 +41,6 @@ export function stackHasTcp(stack: Stack): boolean {
 /** One accepted connection. Subclasses implement onEvents; close/abort end it exactly once. */
 export abstract class TcpConnection implements SocketListener {
   closed = false;
-  private continuation: NodeJS.Immediate | undefined;
 
   constructor(readonly server: TcpServer, readonly so: Socket) {}
 
@@ -60,20 +59,20 @@ export abstract class TcpConnection implements SocketListener {
   /** Handles a wakeup; must do bounded work and call `later()` when it stopped with work left. */
   protected abstract onEvents(events: number): void;
 
-  /** Runs onEvents again on the next turn of the event loop (work left after a bounded pass). */
+  /**
+   * Runs onEvents again at the end of the stack's current entry point (work left after a bounded
+   * pass). The stack drives it, so it runs in virtual time under a Simulation as well.
+   */
   protected later(): void {
-    if (this.continuation !== undefined || this.closed) return;
-    this.continuation = setImmediate(() => {
-      this.continuation = undefined;
-      if (!this.closed) this.onEvents(Ev.In | Ev.Out);
-    });
+    if (this.closed) return;
+    this.server.continuations++;
+    this.so.requestRecheck(Ev.In | Ev.Out);
   }
 
   /** Graceful close: queued data is still delivered, then FIN. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.continuation !== undefined) clearImmediate(this.continuation);
     soclose(this.so, this.now);
     this.server.forget(this);
   }
@@ -93,6 +92,8 @@ export class TcpServer implements SocketListener {
   readonly conns = new Set<TcpConnection>();
   accepted = 0;
   acceptErrors = 0;
+  /** Times a connection stopped after a bounded pass and asked to be called again. */
+  continuations = 0;
 
   private constructor(
     readonly stack: Stack,
