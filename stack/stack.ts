@@ -26,8 +26,7 @@ import { IPPROTO_TCP, IPPROTO_UDP } from './socket/constants.js';
 import { Udp } from './udp/udp.js';
 import type { UdpOptions } from './udp/udp.js';
 import { Tcp } from './tcp/tcp.js';
-import type { TcpOptions, TcpRouteCaps } from './tcp/tcp.js';
-import type { LinkCaps } from './link/link.js';
+import type { TcpOptions } from './tcp/tcp.js';
 
 export interface StackOptions {
   readonly env: Env;
@@ -82,7 +81,7 @@ export class Stack implements StackContext, Pollable, StackEntry {
     this.sockets = new SocketLayer(this, opts.sockets);
     this.udp = new Udp(this, this.sockets, this.ip, opts.udp);
     this.ip.registerProtocol(IPPROTO_UDP, this.udp);
-    this.tcp = new Tcp(this, this.sockets, this.ip, new IpRouteCaps(this.ip), opts.tcp);
+    this.tcp = new Tcp(this, this.sockets, this.ip, opts.tcp);
     this.ip.registerProtocol(IPPROTO_TCP, this.tcp);
   }
 
@@ -219,12 +218,3 @@ export class Stack implements StackContext, Pollable, StackEntry {
   }
 }
 
-/** TCP's view of the outgoing link's offloads: route → interface → link caps (null for our own addresses). */
-class IpRouteCaps implements TcpRouteCaps {
-  constructor(private readonly ip: IpLayer) {}
-  linkCaps(dst: IpAddr, ifscope: number): LinkCaps | null {
-    if (this.ip.isLocalAddress(dst)) return null;
-    const ifp = this.ip.outputIfnet(dst.family, dst.bytes, 0, ifscope);
-    return ifp === null ? null : ifp.link.caps;
-  }
-}

@@ -6,6 +6,7 @@
 // loopback: output to our own addresses is queued here and fed back to input at the end of the
 //          entry point (Stack.leave → runLoopback), like BSD's lo0 without a Link.
 
+import type { LinkCaps } from '../link/link.js';
 import type { Mbuf, MbufPool } from '../mbuf/index.js';
 import { mFreem, M_LOOP } from '../mbuf/index.js';
 import type { Link } from '../link/link.js';
@@ -305,6 +306,12 @@ export class IpLayer implements IpOutput, IfnetHost, RouteIfnets {
   isLocalAddress(a: IpAddr): boolean { return this.isLocalBytes(a.family, a.bytes, 0); }
 
   isBroadcast(a: IpAddr): boolean { return a.family === 4 && this.isBroadcastBytes(a.bytes, 0); }
+
+  linkCaps(dst: IpAddr, ifscope: number): LinkCaps | null {
+    if (this.isLocalBytes(dst.family, dst.bytes, 0)) return null;
+    const ifp = this.outputIfnet(dst.family, dst.bytes, 0, ifscope);
+    return ifp === null ? null : ifp.link.caps;
+  }
 
   pathMtu(dst: IpAddr): number {
     if (this.isLocalBytes(dst.family, dst.bytes, 0)) return LOMTU;

@@ -72,6 +72,8 @@ export function ip6Output(ip: IpLayer, m: Mbuf, p: IpOutputParams, now: Instant)
     return ENOBUFS;
   }
   m = h;
+  // csumStart counts from the packet's first byte (Linux csum_start): the transport set it relative to its header.
+  if ((m.csumFlags & CSUM_NEEDS) !== 0) m.csumStart += IPV6_HEADER_LEN;
   const total = IPV6_HEADER_LEN + plen;
   // A transport may hand a chain without a packet header: the IP packet has one.
   m.flags = (m.flags & ~(M_BCAST | M_MCAST | M_LOOP)) | M_PKTHDR;

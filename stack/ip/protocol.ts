@@ -5,6 +5,7 @@
 import type { Mbuf } from '../mbuf/mbuf.js';
 import type { IpAddr, IpFamily } from '../wire/ip-addr.js';
 import type { Instant } from '../time/instant.js';
+import type { LinkCaps } from '../link/link.js';
 
 /**
  * What IP tells a transport about a packet it delivers. One scratch object per stack, rewritten
@@ -88,6 +89,11 @@ export interface IpOutput {
   isBroadcast(a: IpAddr): boolean;
   /** Path MTU towards `dst` (route MTU lowered by any learned PMTU), 0 when there is no route. */
   pathMtu(dst: IpAddr): number;
+  /**
+   * Offloads of the link a packet to `dst` leaves through (TSO size, checksum offload), or null
+   * for our own addresses (looped back in software) and when there is no route.
+   */
+  linkCaps(dst: IpAddr, ifscope: number): LinkCaps | null;
   /**
    * Answers the packet `m` (as delivered to IpProtocol.input: IP header at m.data, `info` its
    * description) with an ICMP/ICMPv6 error, rate limited, never for broadcast/multicast or ICMP

@@ -2,7 +2,7 @@
 // control block, states, profiles, congestion-control plug-ins and the IPPROTO_TCP option names.
 
 export { Tcp } from './tcp.js';
-export type { TcpOptions, TcpRouteCaps } from './tcp.js';
+export type { TcpOptions } from './tcp.js';
 export { TcpStats } from './tcp-stats.js';
 export { Tcpcb } from './tcp-var.js';
 export * from './tcp-fsm.js';

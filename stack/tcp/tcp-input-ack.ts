@@ -49,7 +49,7 @@ export function tcpEstablished(tcp: Tcp, tp: Tcpcb, now: Instant): void {
   if ((tp.t_flags & TF_CHILD) !== 0) st.tcps_accepts++;
   tp.cc.connInit(tp, p.initialWindowSegments, now);
   const pcb = tp.t_inpcb;
-  const caps = tcp.routeCaps === null ? null : tcp.routeCaps.linkCaps(pcb.faddr, pcb.ifscope);
+  const caps = tcp.ip.linkCaps(pcb.faddr, pcb.ifscope);
   if (caps !== null) {
     tp.t_txcsum = caps.txCsumOffload;
     if (p.tso && caps.tsoMaxBytes > 0) {

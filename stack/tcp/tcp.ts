@@ -13,7 +13,6 @@ import type { StackContext } from '../context.js';
 import type { Mbuf } from '../mbuf/mbuf.js';
 import type { Instant } from '../time/instant.js';
 import type { IpCtlInfo, IpInputInfo, IpOutput, IpOutputParams, IpProtocol } from '../ip/protocol.js';
-import type { LinkCaps } from '../link/link.js';
 import { IpAddr } from '../wire/ip-addr.js';
 import { InPcbTable } from '../inpcb/in-pcb.js';
 import type { InPcbTableOptions } from '../inpcb/in-pcb.js';
@@ -45,9 +44,6 @@ export interface TcpOptions {
  * The offload capabilities of the link a destination is reached through. IpOutput has no such
  * query; the Stack provides this from its IpLayer (route → interface → link caps).
  */
-export interface TcpRouteCaps {
-  linkCaps(dst: IpAddr, ifscope: number): LinkCaps | null;
-}
 
 export class Tcp implements IpProtocol, TcpcbOwner {
   readonly stats = new TcpStats();
@@ -86,7 +82,6 @@ export class Tcp implements IpProtocol, TcpcbOwner {
     readonly ctx: StackContext,
     readonly sockets: SocketLayer,
     readonly ip: IpOutput,
-    readonly routeCaps: TcpRouteCaps | null = null,
     opts: TcpOptions = {},
   ) {
     this.profile = opts.profile ?? XNU_PROFILE;

@@ -69,6 +69,7 @@ export class FakeIp implements IpOutput {
   isLocalAddress(a: IpAddr): boolean { return this.local.some((x) => x.equals(a)); }
   isBroadcast(a: IpAddr): boolean { return a.isLimitedBroadcast || this.broadcast.some((x) => x.equals(a)); }
   pathMtu(): number { return 1500; }
+  linkCaps(): null { return null; }
   sendIcmpError(m: Mbuf, _info: IpInputInfo, kind: 'port-unreach' | 'proto-unreach'): void {
     this.icmp.push({ kind, bytes: mToBytes(m) });
     mFreem(m);
