@@ -289,12 +289,13 @@ export class IpLayer implements IpOutput, IfnetHost, RouteIfnets {
     }
     if (this.isLocalBytes(dst.family, b, 0)) return dst;
     const ifp = this.outputIfnet(dst.family, b, 0, ifscope);
-    if (ifp !== null) {
-      const a = bestSource(ifp, dst);
-      if (a !== null) return a;
-    }
+    // No route: null, which connect reports as ENETUNREACH at once (XNU in_pcbladdr), instead of
+    // a connection attempt that could only time out.
+    if (ifp === null) return null;
+    const a = bestSource(ifp, dst);
+    if (a !== null) return a;
     if (ifscope !== 0) return null;
-    // No address on the outgoing interface: any interface's (BSD falls back the same way).
+    // A route whose interface has no address of this family: any interface's (BSD falls back the same way).
     for (const i of this.ifnets) {
       if (!i.up) continue;
       const a = bestSource(i, dst);

@@ -7,8 +7,9 @@ import { buildSimWorld } from '../../tools/sim-world.js';
 import { encodeSockaddr } from '../../stack/socket/sockaddr.js';
 import { soconnect, soclose } from '../../stack/socket/so-ops.js';
 import { sosend } from '../../stack/socket/so-send.js';
-import { AF_INET, AF_INET6, IPPROTO_UDP, SOCK_DGRAM } from '../../stack/socket/constants.js';
-import { ECONNREFUSED } from '../../stack/errno.js';
+import { AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, SOCK_DGRAM, SOCK_STREAM } from '../../stack/socket/constants.js';
+import { ECONNREFUSED, ENETUNREACH } from '../../stack/errno.js';
+import { IpAddr } from '../../stack/wire/ip-addr.js';
 
 const SEED = Number(process.env.SIM_SEED ?? 77);
 
@@ -44,4 +45,19 @@ describe(`ICMP port unreachable between two stacks (seed ${SEED})`, () => {
       soclose(loose.value, sim.now);
     });
   }
+});
+
+describe('connecting without a route', () => {
+  it('fails at once with ENETUNREACH for UDP and TCP, both families (XNU in_pcbladdr)', () => {
+    const world = buildSimWorld({ seed: SEED });
+    const now = world.sim.now;
+    for (const [af, addr] of [[AF_INET, '198.19.7.7'], [AF_INET6, '2001:db8:ffff::7']] as const) {
+      for (const [type, proto] of [[SOCK_DGRAM, IPPROTO_UDP], [SOCK_STREAM, IPPROTO_TCP]] as const) {
+        const r = world.a.stack.sockets.socreate(af, type, proto);
+        if (!r.ok) throw new Error('socreate');
+        expect([addr, type, soconnect(r.value, encodeSockaddr({ addr: IpAddr.of(addr), port: 80 }), now)]).toEqual([addr, type, ENETUNREACH]);
+        soclose(r.value, now);
+      }
+    }
+  });
 });
