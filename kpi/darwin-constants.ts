@@ -1,0 +1,87 @@
+// Darwin constants of the kernel socket KPI (bsd/sys/errno.h, socket.h, socket_private.h,
+// netinet/in.h, netinet/tcp.h, sys/ioccom.h, filio.h, sockio.h; xnu-sockets.md §1): every value is
+// Darwin's (AF_INET6 30, SOL_SOCKET 0xffff, EOPNOTSUPP 102 ≠ ENOTSUP 45, MSG_DONTWAIT 0x80).
+//
+// The stack already defines most of them (stack/errno.ts, stack/socket/constants.ts, the TCP_*
+// option names in stack/tcp/tcp-usrreq.ts); they are re-exported here, never redefined, and only
+// what the stack lacks is added below. MBUF_* belong to kpi/kpi-mbuf.ts; the connectx structures'
+// constants (SAE_*, CIF_*, CONNECT_*) to kpi/connectx*.ts.
+
+export * from '../stack/errno.js';
+export * from '../stack/socket/constants.js';
+export {
+  TCP_NODELAY, TCP_MAXSEG, TCP_NOPUSH, TCP_NOOPT, TCP_KEEPALIVE, TCP_CONNECTIONTIMEOUT, TCP_KEEPINTVL,
+  TCP_KEEPCNT, TCP_NOTSENT_LOWAT,
+} from '../stack/tcp/tcp-usrreq.js';
+
+// ---- address families and socket types the stack does not define (bsd/sys/socket.h) ----
+
+export const AF_LOCAL = 1;
+export const AF_ROUTE = 17;
+export const AF_LINK = 18;
+export const AF_SYSTEM = 32;
+export const AF_MAX = 41;
+export const PF_UNIX = 1;
+export const PF_LOCAL = 1;
+export const PF_ROUTE = AF_ROUTE;
+export const PF_LINK = AF_LINK;
+export const PF_SYSTEM = AF_SYSTEM;
+export const PF_MAX = AF_MAX;
+export const SOCK_RDM = 4;
+/** sizeof(struct sockaddr_storage). */
+export const SOCKADDR_STORAGE_LEN = 128;
+
+// ---- IPPROTO_TCP option names the stack does not implement (bsd/netinet/tcp.h, tcp_private.h) ----
+// Setting or getting them answers ENOPROTOOPT, as tcp_ctloutput does for an unknown name.
+
+export const TCP_RXT_CONNDROPTIME = 0x80;
+export const TCP_RXT_FINDROP = 0x100;
+export const TCP_SENDMOREACKS = 0x103;
+export const TCP_ENABLE_ECN = 0x104;
+export const TCP_FASTOPEN = 0x105;
+export const TCP_CONNECTION_INFO = 0x106;
+export const TCP_INFO = 0x200;
+export const TCP_ADAPTIVE_READ_TIMEOUT = 0x205;
+export const TCP_ADAPTIVE_WRITE_TIMEOUT = 0x207;
+export const TCP_NOTIMEWAIT = 0x208;
+
+/** Protocol limits (bsd/netinet/tcp.h): default MSS, minimum MSS, largest unscaled window, largest shift. */
+export const TCP_MSS = 512;
+export const TCP_MINMSS = 216;
+export const TCP_MAXWIN = 65535;
+export const TCP_MAX_WINSHIFT = 14;
+
+// ---- ioctl encoding (bsd/sys/ioccom.h) ----
+
+export const IOCPARM_MASK = 0x1fff;
+export const IOC_VOID = 0x20000000;
+export const IOC_OUT = 0x40000000;
+export const IOC_IN = 0x80000000;
+export const IOC_INOUT = IOC_IN | IOC_OUT;
+
+/** _IOC(inout, group, num, len) as an unsigned 32-bit number. */
+export const _IOC = (inout: number, group: string | number, num: number, len: number): number =>
+  (inout | ((len & IOCPARM_MASK) << 16) | ((typeof group === 'string' ? group.charCodeAt(0) : group) << 8) | num) >>> 0;
+export const _IO = (g: string | number, n: number): number => _IOC(IOC_VOID, g, n, 0);
+export const _IOR = (g: string | number, n: number, len: number): number => _IOC(IOC_OUT, g, n, len);
+export const _IOW = (g: string | number, n: number, len: number): number => _IOC(IOC_IN, g, n, len);
+export const _IOWR = (g: string | number, n: number, len: number): number => _IOC(IOC_INOUT, g, n, len);
+/** IOCPARM_LEN(x): the argument size encoded in a request. */
+export const IOCPARM_LEN = (x: number): number => (x >>> 16) & IOCPARM_MASK;
+
+// ---- multipath ioctls (bsd/sys/sockio_private.h, LP64 struct sizes; xnu-sockets.md §1.6) ----
+// Numbers only: kpi/connectx*.ts and kpi/conninfo*.ts implement what they do.
+
+/** _IOWR('s', 150, struct so_aidreq) (16 bytes). */
+export const SIOCGASSOCIDS = 0xc0107396;
+/** _IOWR('s', 151, struct so_cidreq) (16 bytes). */
+export const SIOCGCONNIDS = 0xc0107397;
+/** _IOWR('s', 152, struct so_cinforeq) (64 bytes). */
+export const SIOCGCONNINFO = 0xc0407398;
+/** _IOWR('s', 153, struct so_cordreq) (8 bytes). */
+export const SIOCSCONNORDER = 0xc0087399;
+/** _IOWR('s', 154, struct so_cordreq) (8 bytes). */
+export const SIOCGCONNORDER = 0xc008739a;
+
+/** sock_upcall's waitf: always MBUF_DONTWAIT (M_DONTWAIT = 1), the callback must not block. */
+export const SOCK_UPCALL_WAITF = 1;
