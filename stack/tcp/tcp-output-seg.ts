@@ -22,7 +22,7 @@ import {
   TF_ACKNOW, TF_DELACK, TF_FORCEDATA, TF_RXWIN0SENT, TF_SENTFIN, TT_DELACK, TT_PERSIST, TT_REXMT,
   Tcpcb, TCP_MAXWIN,
 } from './tcp-var.js';
-import { tcpClearTimer, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
+import { tcpClearTimer, tcpSetPersist, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
 import { tcpMtudisc } from './tcp-subr.js';
 
 /**
@@ -180,6 +180,12 @@ export function tcpSendSegment(
       tp.t_rxtshift = 0;
     }
     tcpSetTimer(tcp, tp, TT_REXMT, now + tp.t_rxtcur);
+  } else if (len === 0 && so !== null && so.so_snd.sb_cc > 0 &&
+      !tcpTimerArmed(tp, TT_REXMT) && !tcpTimerArmed(tp, TT_PERSIST)) {
+    // FreeBSD tcp_output: a 0-length segment (e.g. the ACK for data that closed the peer's window)
+    // sent while data waits and no timer runs would leave the zero window unprobed forever.
+    tp.t_rxtshift = 0;
+    tcpSetPersist(tcp, tp, now);
   }
   const advwin = (flags & TH_SYN) !== 0 ? win : win << tp.rcv_scale;
   if (advwin > 0 && seqGt(seqAdd(tp.rcv_nxt, advwin), tp.rcv_adv)) tp.rcv_adv = seqAdd(tp.rcv_nxt, advwin);
