@@ -112,6 +112,7 @@ describe.skipIf(SKIP)(`kernel peer: the KPI echo example over TUN${SKIP_NOTE}`, 
       await Promise.race([listening, srv]);
       const message = new Uint8Array(256 * 1024).map((_, i) => (i * 13) & 0xff);
       const target = sockaddrFromString(family === 4 ? `${host}:${port}` : `[${host}]:${port}`);
+      if (target === null) throw new Error('bad test address');
       const reply = await echoClient(kpiKernel(w.session.stack), family, target, message);
       const r = await srv;
       expect(r.code).toBe(0);
