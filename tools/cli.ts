@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `tunstack` command: `up` (the stack on a TUN device, with services), `start` (what
 // `npm start` runs: `up` when this machine can open /dev/net/tun with CAP_NET_ADMIN, else `sim`),
-// `sim`, `help`, `version`. Every command takes --help; unknown options and bad values print a
+// `sim`, `drill` (packetdrill scripts, tools/drill-command.ts), `help`, `version`. Every command takes --help; unknown options and bad values print a
 // usage line and exit 2.
 
 import { readFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { optionsHelp, parseOptions, UsageError } from './cli-args.js';
 import type { OptionSpec, ParsedOptions } from './cli-args.js';
 import { runSimCommand, SIM_OPTIONS } from './sim-command.js';
+import { DRILL_USAGE, drillHelp, runDrillCommand } from './drill-command.js';
 import { runUp, upConfigFromOptions, UP_OPTIONS, UP_USAGE } from './up-command.js';
 import type { UpIo } from './up-command.js';
 
@@ -40,6 +41,7 @@ function usage(): string {
     '  up        run the stack on a TUN device with services (echo, discard, chargen, http); needs root',
     '  start     `up` when /dev/net/tun can be opened with CAP_NET_ADMIN, else `sim` (what `npm start` runs)',
     '  sim       two stacks on a seeded simulated network: pings and UDP echoes both ways, then a client on a checks the services of `up` on b over IPv4 and IPv6',
+    '  drill     run packetdrill scripts against the stack in virtual time (tunstack drill --help)',
     '  help      this text (and `tunstack <command> --help`)',
     '  version   print the version',
     '',
@@ -98,6 +100,14 @@ async function main(argv: string[]): Promise<number> {
     case 'sim':
       if (wantsHelp(rest)) { out([SIM_USAGE, optionsHelp(SIM_OPTIONS)].join('\n')); return 0; }
       return runSimCommand(parse(rest, SIM_OPTIONS, SIM_USAGE), out);
+    case 'drill':
+      if (wantsHelp(rest)) { out(drillHelp()); return 0; }
+      try {
+        return await runDrillCommand(rest, out);
+      } catch (e) {
+        if (e instanceof UsageError) throw new CommandUsageError(e.message, DRILL_USAGE);
+        throw e;
+      }
     case 'version': case '--version':
       out(version());
       return 0;
@@ -105,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
       out(usage());
       return 0;
     default:
-      throw new CommandUsageError(`unknown command ${cmd}`, 'usage: tunstack <up|start|sim|help|version> [options] (see: tunstack help)');
+      throw new CommandUsageError(`unknown command ${cmd}`, 'usage: tunstack <up|start|sim|drill|help|version> [options] (see: tunstack help)');
   }
 }
 

@@ -177,3 +177,71 @@ export const XNU_PROFILE: TcpProfile = {
 export function withProfile(base: TcpProfile, changes: Partial<TcpProfile>): TcpProfile {
   return { ...base, ...changes };
 }
+
+/**
+ * FreeBSD 14 (releng/14.x sys/netinet): the defaults a stock kernel runs with.
+ * Sources: tcp_output.c tcp_addoptions (MSS; NOP-pad to odd then WS; pad to even then SACK-permitted;
+ * pad to 4n+2 then TS; EOL-pad to 4n: SYN = mss,nop,wscale,sackOK,TS, 20 bytes, no EOL; the syncache
+ * SYN-ACK uses the same function), tcp_timer.h (TCPTV_MSL 30 s, TCPTV_RTOBASE 1 s, TCPTV_MIN hz/33,
+ * TCPTV_CPU_VAR hz/5 = rexmit_slop 200 ms, TCPTV_DELACK hz/25 = 40 ms, TCPTV_KEEP_INIT 75 s,
+ * TCPTV_KEEP_IDLE 2 h, TCPTV_KEEPINTVL 75 s, TCPTV_KEEPCNT 8, TCPTV_PERSMIN/MAX 5/60 s,
+ * TCPTV_FINWAIT2_TIMEOUT 60 s), tcp_timer.c tcp_backoff[] / tcp_syn_backoff[], tcp_usrreq.c
+ * (tcp_sendspace 32K, tcp_recvspace 64K), sys/sockbuf.h SB_MAX 2 MB (kern.ipc.maxsockbuf), tcp.h
+ * TCP_MSS 536 / TCP6_MSS 1220 / TCP_MINMSS 216, cc.c (CUBIC is the default since 14.0),
+ * tcp_reass.c maxqueuelen 100, ip_icmp.c icmplim 200. net.inet.tcp.ecn.enable is 2 on FreeBSD 14
+ * (answer ECN, never initiate): the boolean field cannot say that, so it is false here.
+ */
+export const FREEBSD_PROFILE: TcpProfile = {
+  name: 'freebsd',
+  synOptions: ['mss', 'nop', 'wscale', 'sackOK', 'ts'],
+  synAckOptions: ['mss', 'nop', 'wscale', 'sackOK', 'ts'],
+  rfc1323: true,
+  sack: true,
+  ecn: false,
+  mssDefault: 536,
+  v6MssDefault: 1220,
+  minMss: 216,
+  sendSpace: 32 * 1024,
+  recvSpace: 64 * 1024,
+  autoSize: true,
+  autoSendBufMax: 2 * 1024 * 1024,
+  autoRecvBufMax: 2 * 1024 * 1024,
+  maxSockBuf: 2 * 1024 * 1024,
+  reassMaxBytes: 4 * 1024 * 1024,
+  reassMaxSegments: 100,
+  mslMs: 30_000,
+  rtoInitialMs: 1000,
+  rtoMinMs: 30,
+  rtoMaxMs: 64_000,
+  rexmtSlopMs: 200,
+  maxRxtShift: 12,
+  backoff: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 512, 512, 512],
+  synBackoff: [1, 1, 1, 1, 1, 2, 4, 8, 16, 32, 64, 64, 64],
+  synDropOptionsAfter: 0,
+  keepInitMs: 75_000,
+  keepIdleMs: 7_200_000,
+  keepIntvlMs: 75_000,
+  keepCnt: 8,
+  finWait2TimeoutMs: 60_000,
+  delAckMs: 40,
+  persistMinMs: 5_000,
+  persistMaxMs: 60_000,
+  delAckPolicy: 'every-second',
+  maxsegUnacked: 8,
+  rcvUnackWinMs: 100,
+  maxRcvIdleMs: 200,
+  rcvSsPktCount: 512,
+  rstRateLimit: 200,
+  initialWindowSegments: 10,
+  congestionControl: 'cubic',
+  pshPolicy: 'end-of-buffer',
+  challengeAckLimit: 5,
+  insecureRst: false,
+  insecureSyn: false,
+  blackhole: 0,
+  dropSynFin: false,
+  icmpMayRst: true,
+  limitedTransmit: true,
+  cwndValidation: false,
+  tso: true,
+};

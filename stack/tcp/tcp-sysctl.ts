@@ -1,0 +1,178 @@
+// The sysctl-style configuration surface of a TcpProfile, with BSD names (net.inet.tcp.*,
+// kern.ipc.*). sysctlSet returns a NEW profile (profiles are immutable values); sysctlGet reads one.
+// Names are in three groups:
+//   mapped      a TcpProfile field: get reads it, set replaces it (values in the sysctl's units:
+//               ms for the timers, bytes for buffers, 0/1 for booleans)
+//   fixed       a knob the stack does not implement as a variable: get answers the value the stack
+//               behaves as; set succeeds only with that value, else 'unimplemented'
+//   action      a write-only trigger (net.inet.tcp.hostcache.purgenow): set accepts 0/1 and leaves
+//               the profile unchanged; the caller performs the action (tools/drill does)
+// An unknown name is 'unknown', a value that does not parse or is out of range 'bad-value'.
+
+import type { TcpProfile } from './tcp-profile.js';
+
+export type SysctlValue = number | string;
+
+export type SysctlError = { readonly kind: 'unknown' | 'bad-value' | 'unimplemented'; readonly message: string };
+
+export type SysctlSetResult =
+  | { readonly ok: true; readonly profile: TcpProfile; readonly action?: 'hostcache-purge' }
+  | ({ readonly ok: false } & SysctlError);
+
+export type SysctlGetResult = { readonly ok: true; readonly value: SysctlValue } | ({ readonly ok: false } & SysctlError);
+
+interface Mapped {
+  readonly get: (p: TcpProfile) => SysctlValue;
+  /** The changes for value `v`, or an error message. */
+  readonly set: (v: string, p: TcpProfile) => Partial<Record<keyof TcpProfile, unknown>> | string;
+}
+
+const int = (v: string, min: number, max: number): number | string => {
+  const n = /^-?(0x[0-9a-f]+|\d+)$/i.test(v.trim()) ? Number(v.trim()) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) return `expected an integer in [${min}, ${max}], got '${v}'`;
+  return n;
+};
+
+function num<K extends keyof TcpProfile>(field: K, min: number, max: number): Mapped {
+  return {
+    get: (p) => p[field] as unknown as number,
+    set: (v) => { const n = int(v, min, max); return typeof n === 'string' ? n : { [field]: n }; },
+  };
+}
+
+function bool<K extends keyof TcpProfile>(field: K): Mapped {
+  return {
+    get: (p) => (p[field] ? 1 : 0),
+    set: (v) => { const n = int(v, 0, 1); return typeof n === 'string' ? n : { [field]: n === 1 }; },
+  };
+}
+
+const INT_MAX = 0x7fffffff;
+
+/** BSD name → TcpProfile field. */
+const MAPPED: Readonly<Record<string, Mapped>> = {
+  'net.inet.tcp.sack.enable': bool('sack'),
+  'net.inet.tcp.rfc1323': bool('rfc1323'),
+  'net.inet.tcp.recvspace': num('recvSpace', 1, INT_MAX),
+  'net.inet.tcp.sendspace': num('sendSpace', 1, INT_MAX),
+  'kern.ipc.maxsockbuf': num('maxSockBuf', 512, INT_MAX),
+  'net.inet.tcp.blackhole': num('blackhole', 0, 2),
+  'net.inet.tcp.ecn.enable': {
+    get: (p) => (p.ecn ? 1 : 0),
+    set: (v) => {
+      const n = int(v, 0, 2);
+      if (typeof n === 'string') return n;
+      return n === 2 ? 'ecn.enable=2 (passive ECN) is not modelled by the stack' : { ecn: n === 1 };
+    },
+  },
+  'net.inet.tcp.insecure_rst': bool('insecureRst'),
+  'net.inet.tcp.insecure_syn': bool('insecureSyn'),
+  'net.inet.tcp.rexmit_initial': num('rtoInitialMs', 1, INT_MAX),
+  'net.inet.tcp.rexmit_min': num('rtoMinMs', 1, INT_MAX),
+  'net.inet.tcp.rexmit_slop': num('rexmtSlopMs', 0, INT_MAX),
+  // FreeBSD tcp_timer.c: options are dropped from the 4th SYN (t_rxtshift == 3) when set.
+  'net.inet.tcp.rexmit_drop_options': {
+    get: (p) => (p.synDropOptionsAfter > 0 ? 1 : 0),
+    set: (v) => { const n = int(v, 0, 1); return typeof n === 'string' ? n : { synDropOptionsAfter: n === 1 ? 3 : 0 }; },
+  },
+  'net.inet.tcp.drop_synfin': bool('dropSynFin'),
+  'net.inet.tcp.keepinit': num('keepInitMs', 1, INT_MAX),
+  'net.inet.tcp.keepidle': num('keepIdleMs', 1, INT_MAX),
+  'net.inet.tcp.keepintvl': num('keepIntvlMs', 1, INT_MAX),
+  'net.inet.tcp.keepcnt': num('keepCnt', 1, INT_MAX),
+  'net.inet.tcp.delacktime': num('delAckMs', 1, INT_MAX),
+  'net.inet.tcp.icmp_may_rst': bool('icmpMayRst'),
+  'net.inet.tcp.msl': num('mslMs', 1, INT_MAX),
+  'net.inet.tcp.mssdflt': num('mssDefault', 88, 65535),
+  'net.inet.tcp.v6mssdflt': num('v6MssDefault', 88, 65535),
+  'net.inet.tcp.minmss': num('minMss', 0, 65535),
+  'net.inet.tcp.cc.algorithm': {
+    get: (p) => p.congestionControl,
+    set: (v) => (v === 'cubic' || v === 'newreno' ? { congestionControl: v } : `unknown congestion control '${v}' (cubic, newreno)`),
+  },
+  'net.inet.tcp.initcwnd_segments': num('initialWindowSegments', 1, 1000),
+  'net.inet.tcp.rfc3042': bool('limitedTransmit'),
+  'net.inet.tcp.newcwv': bool('cwndValidation'),
+  'net.inet.tcp.tso': bool('tso'),
+  'net.inet.tcp.sendbuf_auto': bool('autoSize'),
+  'net.inet.tcp.recvbuf_auto': bool('autoSize'),
+  'net.inet.tcp.sendbuf_max': num('autoSendBufMax', 1, INT_MAX),
+  'net.inet.tcp.recvbuf_max': num('autoRecvBufMax', 1, INT_MAX),
+  'net.inet.tcp.finwait2_timeout': num('finWait2TimeoutMs', 0, INT_MAX),
+  'net.inet.tcp.persmin': num('persistMinMs', 1, INT_MAX),
+  'net.inet.tcp.persmax': num('persistMaxMs', 1, INT_MAX),
+  'net.inet.tcp.reass.maxqueuelen': num('reassMaxSegments', 0, INT_MAX),
+  'net.inet.icmp.icmplim': num('rstRateLimit', 0, INT_MAX),
+  'net.inet.tcp.challengeack_limit': num('challengeAckLimit', 0, INT_MAX),
+  'net.inet.tcp.maxseg_unacked': num('maxsegUnacked', 1, INT_MAX),
+};
+
+/** Knobs the stack has no variable for, with the value it behaves as. */
+const FIXED: Readonly<Record<string, SysctlValue>> = {
+  'net.inet.tcp.delayed_ack': 1,
+  'net.inet.tcp.syncookies': 0,
+  'net.inet.tcp.syncookies_only': 0,
+  'net.inet.tcp.fastopen.server_enable': 0,
+  'net.inet.tcp.fastopen.client_enable': 0,
+  'net.inet.tcp.hostcache.enable': 1,
+  'net.inet.tcp.path_mtu_discovery': 1,
+  'net.inet.tcp.pmtud_blackhole_detection': 0,
+  'net.inet.tcp.nolocaltimewait': 0,
+  'net.inet.tcp.ts_offset_per_conn': 1,
+  'net.inet.tcp.udp_tunneling_port': 0,
+  'net.inet.tcp.functions_default': 'freebsd',
+  'net.inet.tcp.log_debug': 0,
+  'net.inet.tcp.tolerate_missing_ts': 1,
+  'net.inet.tcp.abc_l_var': 2,
+  'net.inet.tcp.do_prr': 1,
+  'net.inet.tcp.ecn.maxretries': 1,
+};
+
+const ACTIONS: Readonly<Record<string, 'hostcache-purge'>> = {
+  'net.inet.tcp.hostcache.purgenow': 'hostcache-purge',
+};
+
+/** Every name sysctlGet/sysctlSet knows. */
+export function sysctlNames(): string[] {
+  return [...Object.keys(MAPPED), ...Object.keys(FIXED), ...Object.keys(ACTIONS)].sort();
+}
+
+/** The value of `name` in `profile`. */
+export function sysctlGet(profile: TcpProfile, name: string): SysctlGetResult {
+  const m = MAPPED[name];
+  if (m !== undefined) return { ok: true, value: m.get(profile) };
+  const f = FIXED[name];
+  if (f !== undefined) return { ok: true, value: f };
+  if (ACTIONS[name] !== undefined) return { ok: true, value: 0 };
+  return { ok: false, kind: 'unknown', message: `unknown sysctl '${name}'` };
+}
+
+/** `profile` with `name` set to `value` (the text after `name=`), or why not. */
+export function sysctlSet(profile: TcpProfile, name: string, value: SysctlValue): SysctlSetResult {
+  const v = String(value).trim();
+  const m = MAPPED[name];
+  if (m !== undefined) {
+    const ch = m.set(v, profile);
+    if (typeof ch === 'string') return { ok: false, kind: 'bad-value', message: `sysctl ${name}: ${ch}` };
+    return { ok: true, profile: { ...profile, ...(ch as Partial<TcpProfile>) } };
+  }
+  const f = FIXED[name];
+  if (f !== undefined) {
+    if (String(f) === v) return { ok: true, profile };
+    return { ok: false, kind: 'unimplemented', message: `sysctl ${name}=${v}: not implemented by the stack (it behaves as ${name}=${f})` };
+  }
+  const a = ACTIONS[name];
+  if (a !== undefined) {
+    const n = int(v, 0, 1);
+    if (typeof n === 'string') return { ok: false, kind: 'bad-value', message: `sysctl ${name}: ${n}` };
+    return n === 1 ? { ok: true, profile, action: a } : { ok: true, profile };
+  }
+  return { ok: false, kind: 'unknown', message: `unknown sysctl '${name}'` };
+}
+
+/** Parses `name=value` (as in `sysctl -w name=value` and `--sysctl name=value`). */
+export function parseSysctlAssignment(text: string): { name: string; value: string } | null {
+  const eq = text.indexOf('=');
+  if (eq <= 0) return null;
+  return { name: text.slice(0, eq).trim(), value: text.slice(eq + 1).trim() };
+}
