@@ -84,6 +84,15 @@ describe('packets', () => {
   it('unsupported options and MPTCP addressing are parsed and flagged', () => {
     expect(packet('0 < S 0:0(0) win 1 <mss 1000,FO abcd,nop>').unsupported).toMatch(/FO/);
     expect(packet('0 < addr[caddr1] > addr[saddr1] S 0:0(0) win 65535 <mss 1000>').unsupported).toMatch(/addressing/);
+    expect(packet('0 < addr[ep=inet_addr("198.51.100.2")] > addr[saddr0] S 0:0(0) win 1').unsupported).toMatch(/addressing/);
+  });
+
+  it('explicit addressing addr[caddrN] > addr[saddr0]: remote and local index by direction', () => {
+    const i = packet('0 < addr[caddr2] > addr[saddr0] S 0:0(0) win 65535 <mss 1000>');
+    expect([i.addr, i.unsupported, i.spec]).toMatchObject([{ remote: 2, local: 0 }, null, { proto: 'tcp', start: 0 }]);
+    const o = packet('0 > addr[saddr0] > addr[caddr1] S. 0:0(0) ack 1 <...>');
+    expect([o.addr, o.unsupported]).toEqual([{ remote: 1, local: 0 }, null]);
+    expect(packet('0 < S 0:0(0) win 1').addr).toBeNull();
   });
 });
 

@@ -41,9 +41,6 @@ const KNOWN_BUGS: Readonly<Record<string, string>> = {
  * must go when the runner is fixed.
  */
 const RUNNER_BUGS: Readonly<Record<string, string>> = {
-  // run.ts `connect`: every connect() call replaces the fd's connection record (localIsn lost)
-  // even when it fails with EALREADY/EISCONN, so the SYN-ACK is injected with a wrong ACK.
-  'connect/connect-ealready.pkt': 'a failing connect() resets the runner\'s connection record',
 };
 
 function findScripts(dir: string): string[] {

@@ -84,7 +84,13 @@ export interface PacketEvent {
   readonly spec: TcpSpec | UdpSpec | IcmpSpec;
   /** Source text of the packet (for messages). */
   readonly text: string;
-  /** Set when the packet uses a feature the runner does not support (MPTCP addressing, FO, md5...). */
+  /**
+   * Explicit addressing (reference §6/§11): `< addr[caddrR] > addr[saddrL]` inbound, `> addr[saddrL] >
+   * addr[caddrR]` outbound, as indexes of the remote and local address (0 = the default pair). Null
+   * when the packet carries no prefix (it belongs to the most recently addressed connection).
+   */
+  readonly addr: { readonly remote: number; readonly local: number } | null;
+  /** Set when the packet uses a feature the runner does not support (MPTCP options, FO, md5...). */
   readonly unsupported: string | null;
 }
 

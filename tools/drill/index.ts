@@ -37,6 +37,14 @@
 //   tcpi_state (BSD numbers), tcpi_options (TCPI_OPT_*), tcpi_rto and tcpi_rtt/rttvar in µs,
 //   tcpi_snd_cwnd/ssthresh in bytes, tcpi_snd_mss, tcpi_rcv_mss, tcpi_snd/rcv_wscale, tcpi_snd_wnd,
 //   tcpi_rcv_space, tcpi_snd_nxt/rcv_nxt (relative). Constants TCPI_OPT_*, TCPI_<STATE>, TCP_<STATE>.
+// * Packet routing (reference §6): a SYN starts a new connection only while the socket under test
+//   is the listener itself (no connection started since its socket() call); every later packet,
+//   a later SYN included, goes to the current connection. Peer ISNs are those of the connection's
+//   first SYN (a later SYN is sent as written but does not move the translation base). A further
+//   connection to a listener comes from another peer address: `< addr[caddrN] > addr[saddr0] S ...`
+//   (§6/§11; caddrN = the remote address + N, with a fresh port; unprefixed packets then belong to
+//   the most recently addressed connection; outbound `> addr[saddr0] > addr[caddrN]` checks the
+//   destination). Extra local addresses (saddrN, N > 0) and addr[ep=...] literals: 'unsupported'.
 // * Unsupported (reported, never ignored): MPTCP, FO/md5 options, explicit sockaddr literals,
 //   getsockopt(TCP_INFO), unknown syscalls/symbols/options/header options, python other than assert.
 

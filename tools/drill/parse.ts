@@ -387,15 +387,18 @@ function parsePacket(sc: Scanner): PacketEvent {
   sc.pos++;
   const ip: IpInfo = {};
   let unsupported: string | null = null;
+  let addr: PacketEvent['addr'] = null;
+  const names: string[] = [];
   for (;;) {
     sc.ws();
     if (sc.startsWith('addr[') || sc.startsWith('addr ')) {
-      unsupported = 'explicit packet addressing (addr[...], MPTCP subflows)';
-      // skip `addr[...]` and a following `> addr[...]`
+      // `addr[NAME]`, then `> addr[NAME]`: the packet's source, then its destination.
+      const from = sc.pos;
       while (!sc.eof && sc.peek() !== ']') sc.pos++;
       sc.pos++;
+      names.push(sc.src.slice(from, sc.pos).replace(/^addr\s*\[\s*|\s*\]$/g, ''));
       sc.ws();
-      if (sc.peek() === '>' || sc.peek() === '<') { sc.pos++; continue; }
+      if (names.length === 1 && (sc.peek() === '>' || sc.peek() === '<')) { sc.pos++; continue; }
       continue;
     }
     if (sc.peek() === '[') {
@@ -421,6 +424,16 @@ function parsePacket(sc: Scanner): PacketEvent {
     }
     break;
   }
+  if (names.length > 0) {
+    const idx = names.map((n) => /^[cs]addr(\d+)$/.exec(n));
+    if (names.length !== 2 || idx[0] === null || idx[1] === null) {
+      unsupported = `explicit packet addressing other than addr[caddrN] > addr[saddrN] (${names.map((n) => `addr[${n}]`).join(' > ')})`;
+    } else {
+      const [src, dst] = [Number(idx[0]![1]), Number(idx[1]![1])];
+      addr = dir === 'in' ? { remote: src, local: dst } : { remote: dst, local: src };
+      if (addr.local !== 0) unsupported = `explicit packet addressing with an extra local address (addr[${dir === 'in' ? names[1] : names[0]}]; only index 0 on the stack's side)`;
+    }
+  }
   sc.ws();
   let spec: TcpSpec | UdpSpec | IcmpSpec;
   const word = /^[A-Za-z]+/.exec(sc.src.slice(sc.pos, sc.pos + 10))?.[0];
@@ -441,7 +454,7 @@ function parsePacket(sc: Scanner): PacketEvent {
     }
   }
   const text = sc.src.slice(start, sc.pos).replace(/\s+/g, ' ').trim();
-  return { kind: 'packet', dir, ip, spec, text, unsupported };
+  return { kind: 'packet', dir, ip, spec, text, addr, unsupported };
 }
 
 function parseTcp(sc: Scanner, dir: 'in' | 'out'): TcpSpec {

@@ -30,7 +30,7 @@ import {
 } from '../../kpi/index.js';
 import type { Box, KpiKernel, KpiSocket } from '../../kpi/index.js';
 import {
-  AF_INET, AF_INET6, EBADF, ECONNABORTED, EINTR, EWOULDBLOCK, FIONBIO, FIONREAD, IPPROTO_TCP, IPPROTO_UDP,
+  AF_INET, AF_INET6, EBADF, ECONNABORTED, EINPROGRESS, EINTR, EWOULDBLOCK, FIONBIO, FIONREAD, IPPROTO_TCP, IPPROTO_UDP,
   SO_ACCEPTCONN, SO_LINGER, SOCK_DGRAM, SOCK_STREAM, SS_CANTRCVMORE, SS_CANTSENDMORE, SS_NBIO,
 } from '../../kpi/darwin-constants.js';
 import type { DrillEvent, Expr, IcmpSpec, PacketEvent, Script, SyscallEvent, TcpOption, TcpSpec } from './ast.js';
@@ -160,6 +160,8 @@ interface Conn {
   readonly proto: 'tcp' | 'udp';
   localPort: number | null;
   remotePort: number;
+  /** The peer's address (the default remote one, or an addr[caddrN] of the script). */
+  readonly remoteAddr: IpAddr;
   /** The stack's ISN (learned from its SYN / SYN-ACK). */
   localIsn: number | null;
   /** The script's ISN (from the inbound SYN). */
@@ -192,6 +194,7 @@ interface Pending {
 
 interface Outbound { readonly pkt: Decoded; readonly at: number }
 
+const sameAddr = (a: IpAddr, b: IpAddr): boolean => a.family === b.family && a.bytes.every((x, i) => x === b.bytes[i]);
 const settle = (): Promise<void> => new Promise<void>((r) => { setImmediate(r); });
 const fmtTime = (us: number): string => `${(us / 1e6).toFixed(3)} s`;
 const u32 = (n: number): number => n >>> 0;
@@ -218,6 +221,12 @@ export class DrillRunner {
   private readonly fds = new Map<number, FdEntry>();
   private sutFd: number | null = null;
   private cur: Conn | null = null;
+  /**
+   * True once a connection was started (inbound SYN to the listening socket under test, or a
+   * connect() that sent a SYN) since the socket under test was created: from then on that
+   * connection is the socket under test, and a further inbound SYN belongs to it (reference §6).
+   */
+  private sutConnStarted = false;
   private readonly conns: Conn[] = [];
   private readonly outq: Outbound[] = [];
   private pending: Pending | null = null;
@@ -410,18 +419,37 @@ export class DrillRunner {
     return sock_getsockname(ks, sa, sa.length) === 0 ? sockaddrPort(sa) || null : null;
   }
 
-  private newConn(proto: 'tcp' | 'udp', localPort: number | null, remotePort: number): Conn {
-    const c: Conn = { proto, localPort, remotePort, localIsn: null, remoteIsn: null, tsFirst: null, tsMap: new Map() };
+  private newConn(proto: 'tcp' | 'udp', localPort: number | null, remotePort: number, remoteAddr: IpAddr = this.remote): Conn {
+    const c: Conn = { proto, localPort, remotePort, remoteAddr, localIsn: null, remoteIsn: null, tsFirst: null, tsMap: new Map() };
     this.conns.push(c);
     return c;
   }
 
-  /** The connection an inbound packet belongs to (reference §6). */
-  private inboundConn(p: PacketEvent): Conn {
+  /**
+   * The connection an inbound packet belongs to (reference §6). Only while the socket under test
+   * is still the listening socket itself (no connection started since it was created) does a SYN
+   * start a new connection; afterwards every inbound packet, a later SYN included, is addressed
+   * with the current connection's 4-tuple.
+   */
+  private inboundConn(p: PacketEvent, line: number): Conn {
     const s = this.sut();
     const isSyn = p.spec.proto === 'tcp' && (p.spec.flags & (TH.SYN | TH.ACK)) === TH.SYN;
-    if (p.spec.proto === 'tcp' && isSyn && s !== null && (s.ks.so.so_options & SO_ACCEPTCONN) !== 0) {
+    if (p.addr !== null) {
+      // Explicit addressing (§6, §11): the packet belongs to the connection with that peer address;
+      // a SYN from an address with no connection yet starts one on the listening socket under test.
+      const ra = this.remoteAddrAt(p.addr.remote, line);
+      let c: Conn | null = null;
+      for (let i = this.conns.length - 1; i >= 0 && c === null; i--) if (sameAddr(this.conns[i]!.remoteAddr, ra)) c = this.conns[i]!;
+      if (c === null) {
+        c = this.newConn(p.spec.proto === 'udp' ? 'udp' : 'tcp', (s !== null ? this.localPortOf(s.ks) : null) ?? this.cfg.bindPort, this.freshRemotePort(), ra);
+        if (isSyn && s !== null && (s.ks.so.so_options & SO_ACCEPTCONN) !== 0) this.sutConnStarted = true;
+      }
+      this.cur = c;
+      return c;
+    }
+    if (isSyn && !this.sutConnStarted && s !== null && (s.ks.so.so_options & SO_ACCEPTCONN) !== 0) {
       this.cur = this.newConn('tcp', this.localPortOf(s.ks) ?? this.cfg.bindPort, this.freshRemotePort());
+      this.sutConnStarted = true;
       return this.cur;
     }
     if (this.cur !== null) {
@@ -434,14 +462,28 @@ export class DrillRunner {
     return this.cur;
   }
 
-  /** The connection a live outbound packet belongs to (by its ports). */
+  /** The address of the script's remote endpoint N (addr[caddrN]): the remote address + N. */
+  private remoteAddrAt(n: number, line: number | null): IpAddr {
+    if (n === 0) return this.remote;
+    const b = this.remote.bytes.slice();
+    let carry = n;
+    for (let i = b.length - 1; i >= 0 && carry > 0; i--) {
+      const v = b[i]! + carry;
+      b[i] = v & 255;
+      carry = v >>> 8;
+    }
+    if (carry !== 0 || n > 0xffff) throw new DrillStop('error', `addr[caddr${n}]: no such remote address`, line);
+    return IpAddr.fromBytes(b);
+  }
+
+  /** The connection a live outbound packet belongs to (by its ports and peer address). */
   private outboundConn(d: Decoded): Conn {
     const sport = d.tcp?.sport ?? d.udp?.sport ?? null;
     const dport = d.tcp?.dport ?? d.udp?.dport ?? null;
     if (sport !== null && dport !== null) {
       for (let i = this.conns.length - 1; i >= 0; i--) {
         const c = this.conns[i]!;
-        if (c.localPort === sport && c.remotePort === dport) return c;
+        if (c.localPort === sport && c.remotePort === dport && sameAddr(c.remoteAddr, d.ip.dst)) return c;
       }
       if (this.cur !== null && this.cur.localPort === null && this.cur.remotePort === dport) {
         this.cur.localPort = sport;
@@ -467,8 +509,8 @@ export class DrillRunner {
 
   private inject(ev: DrillEvent, p: PacketEvent): void {
     if (p.unsupported !== null) throw unsupported(p.unsupported, ev.loc.line);
-    const conn = this.inboundConn(p);
-    const ip = this.ipFields(this.remote, this.local, p);
+    const conn = this.inboundConn(p, ev.loc.line);
+    const ip = this.ipFields(conn.remoteAddr, this.local, p);
     const lport = conn.localPort ?? this.cfg.bindPort;
     let bytes: Uint8Array;
     const spec = p.spec;
@@ -478,7 +520,9 @@ export class DrillRunner {
       let seq: number;
       if (syn || spec.absolute) {
         seq = start;
-        if (syn && !spec.absolute) conn.remoteIsn = start;
+        // The peer's ISN is the one of the connection's first SYN; a later SYN (RFC 5961 tests,
+        // a retransmitted SYN-ACK) is sent as written but does not move the translation base.
+        if (syn && !spec.absolute && conn.remoteIsn === null) conn.remoteIsn = start;
       } else {
         seq = u32((conn.remoteIsn ?? 0) + start);
       }
@@ -539,7 +583,7 @@ export class DrillRunner {
     const rest = s.mtu === null ? 0 : v6 ? s.mtu : s.mtu & 0xffff;
     let quoted: Uint8Array = new Uint8Array(0);
     const q = s.quoted;
-    const qip: IpFields = { family: this.family, src: this.local, dst: this.remote, tos: 0, ttl: 64, flowlabel: 0 };
+    const qip: IpFields = { family: this.family, src: this.local, dst: conn.remoteAddr, tos: 0, ttl: 64, flowlabel: 0 };
     if (q !== null) {
       if (q.proto === 'tcp') {
         const t = tcpBytes({
@@ -636,6 +680,11 @@ export class DrillRunner {
     };
     const spec = p.spec;
     if (spec.proto !== d.proto) mismatch('protocol', spec.proto, d.proto);
+    if (p.addr !== null) {
+      const ra = this.remoteAddrAt(p.addr.remote, line);
+      if (!sameAddr(d.ip.dst, ra)) mismatch('destination address', `${ra.toString()} (addr[caddr${p.addr.remote}])`, d.ip.dst.toString());
+      if (spec.proto !== 'icmp') this.cur = this.outboundConn(d);
+    }
     // ip_info
     if (p.ip.ecn !== undefined) {
       const e = d.ip.tos & 3;
@@ -884,18 +933,24 @@ export class DrillRunner {
         this.fds.set(n, { ks: box.value!, proto: kind, conn: null });
         this.sutFd = n;
         this.cur = null;
+        this.sutConnStarted = false;
         return { ret: n, errno: 0 };
       }
       case 'bind': return withFd((f) => res(sock_bind(f.ks, this.addrArg(a[1], () => this.localSockaddr(this.cfg.bindPort), line))));
       case 'listen': return withFd((f) => res(sock_listen(f.ks, this.num(arg(1), line))));
       case 'connect': return withFd((f) => {
         const sa = this.addrArg(a[1], () => this.remoteSockaddr(this.cfg.connectPort), line);
-        if (f.proto === 'tcp') {
+        const r = sock_connect(f.ks, sa, 0);
+        // Only a connect() that starts a handshake (blocking, EINPROGRESS, or done at once) begins a
+        // new connection; one that fails (EALREADY, EISCONN, EINVAL...) leaves the record, and the
+        // ISNs learned so far, alone. The SYN it sent is only queued, so recording it now is early
+        // enough for the outbound match.
+        if (f.proto === 'tcp' && (typeof r !== 'number' || r === 0 || r === EINPROGRESS)) {
           const conn = this.newConn('tcp', null, this.cfg.connectPort);
           this.cur = conn;
+          this.sutConnStarted = true;
           f.conn = conn;
         }
-        const r = sock_connect(f.ks, sa, 0);
         if (f.proto === 'udp' && r === 0) {
           const conn = this.newConn('udp', this.localPortOf(f.ks), this.cfg.connectPort);
           this.cur = conn;
@@ -1166,8 +1221,8 @@ export class DrillRunner {
       throw unsupported(r.message, line);
     }
     this.profile = r.profile;
-    // The stack reads tcp.profile live; replace it (Tcp.profile is readonly in the type only).
-    (this.stack.tcp as unknown as { profile: TcpProfile }).profile = r.profile;
+    // The stack reads tcp.profile live: the new profile applies from the next event on.
+    this.stack.tcp.setProfile(r.profile);
     if (r.action === 'hostcache-purge') this.stack.ip.pmtu.clear();
   }
 
