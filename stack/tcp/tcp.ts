@@ -95,6 +95,14 @@ export class Tcp implements IpProtocol, TcpcbOwner {
     sockets.addProtocol(this.protosw6);
   }
 
+  /**
+   * Replaces the profile (sysctl-style reconfiguration, the drill runner's `sysctl -w`). Takes
+   * effect at once for every connection; buffer sizes only for sockets attached afterwards.
+   */
+  setProfile(p: TcpProfile): void {
+    (this as { profile: TcpProfile }).profile = p;
+  }
+
   /** tcp_input / tcp6_input. Takes ownership of `m`. */
   input(m: Mbuf, info: IpInputInfo, now: Instant): void {
     this.drainIfPoolShort();
