@@ -113,11 +113,12 @@ export function plateauBelow(len: number): number {
 
 /**
  * RFC 1191 / RFC 8201: lowers the path MTU towards `dst` to `mtu`, capped at the route MTU, when an
- * error quoting a packet we sent from `src` says so. False (nothing learned) when `src` is not ours,
- * there is no route, or the estimate would not go down.
+ * error quoting a packet we sent from `src` says so (`src` null: a transport that matched the
+ * error to one of its connections vouches for it). False (nothing learned) when `src` is not
+ * ours, there is no route, or the estimate would not go down.
  */
-export function lowerPathMtu(ip: IpLayer, src: IpAddr, dst: IpAddr, mtu: number, now: Instant): boolean {
-  const r = ip.isLocalAddress(src) ? ip.routes.lookupAddr(dst) : null;
+export function lowerPathMtu(ip: IpLayer, src: IpAddr | null, dst: IpAddr, mtu: number, now: Instant): boolean {
+  const r = src === null || ip.isLocalAddress(src) ? ip.routes.lookupAddr(dst) : null;
   if (r === null) return false;
   const ifp = ip.ifnets[r.ifindex - 1]!;
   const routeMtu = r.mtu !== 0 && r.mtu < ifp.mtu ? r.mtu : ifp.mtu;

@@ -155,18 +155,20 @@ function icmpCtlInput(ip: IpLayer, m: Mbuf, info: IpInputInfo, type: number, cod
   const quoted = new Uint8Array(tlen);
   mCopydata(m, qOff + qhlen, tlen, quoted, 0);
   mFreem(m);
+  const t = qproto === IPPROTO_ICMP ? null : ip.protocol(qproto);
   let mtu = 0;
   if (kind === 'needfrag') {
-    updatePmtu4(ip, qsrc, qdst, reported, qLen, now);
-    mtu = ip.pathMtu(qdst);
+    if (t !== null && t.validatesIcmpErrors === true) {
+      // RFC 5927 §4.1: the transport checks the error first and lowers the PMTU only if it is
+      // genuine (IpOutput.updatePathMtu); a blind needfrag must not shrink the path MTU here.
+      mtu = pmtuCandidate4(reported, qLen);
+    } else {
+      updatePmtu4(ip, qsrc, qdst, reported, qLen, now);
+      mtu = ip.pathMtu(qdst);
+    }
   }
   // Without the first 8 bytes of the transport header there are no ports to find a PCB by.
-  if (!firstFrag || qproto === IPPROTO_ICMP) {
-    st.icps_ctlnoproto++;
-    return;
-  }
-  const t = ip.protocol(qproto);
-  if (t === null) {
+  if (!firstFrag || t === null) {
     st.icps_ctlnoproto++;
     return;
   }
@@ -182,9 +184,13 @@ function icmpCtlInput(ip: IpLayer, m: Mbuf, info: IpInputInfo, type: number, cod
  * never exceeds the route MTU and only ever lowers the estimate.
  */
 function updatePmtu4(ip: IpLayer, src: IpAddr, dst: IpAddr, reported: number, qLen: number, now: Instant): void {
-  const mtu = reported >= IP_MIN_MTU && reported < qLen ? reported : Math.max(IP_GUESS_FLOOR, plateauBelow(qLen));
-  if (lowerPathMtu(ip, src, dst, mtu, now)) ip.icmpstat.icps_pmtuchanged++;
+  if (lowerPathMtu(ip, src, dst, pmtuCandidate4(reported, qLen), now)) ip.icmpstat.icps_pmtuchanged++;
   else ip.icmpstat.icps_pmtuignored++;
+}
+
+/** The MTU a fragmentation-needed message asks for (see updatePmtu4), before capping at the route MTU. */
+function pmtuCandidate4(reported: number, qLen: number): number {
+  return reported >= IP_MIN_MTU && reported < qLen ? reported : Math.max(IP_GUESS_FLOOR, plateauBelow(qLen));
 }
 
 /**

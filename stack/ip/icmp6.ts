@@ -206,6 +206,7 @@ function icmp6CtlInput(ip: IpLayer, m: Mbuf, info: IpInputInfo, type: number, co
   const reported = ip.icmp6.wrap(m.buf, m.data + hlen, ICMP6_HEADER_LEN).mtu;
   const qavail = icmplen - ICMP6_HEADER_LEN;
   const w = walk6(ip, m, qOff, qavail);
+  const t = w.nxt === IPPROTO_ICMPV6 ? null : ip.protocol(w.nxt);
   let mtu = 0;
   if (kind === 'needfrag') {
     // RFC 8201 §4: "If a node receives a Packet Too Big message reporting a next-hop MTU that is
@@ -215,8 +216,14 @@ function icmp6CtlInput(ip: IpLayer, m: Mbuf, info: IpInputInfo, type: number, co
       mFreem(m);
       return;
     }
-    updatePmtu6(ip, qsrc, qdst, reported, now);
-    mtu = ip.pathMtu(qdst);
+    if (t !== null && t.validatesIcmpErrors === true) {
+      // RFC 5927 §4.1 / RFC 8201 §5.2: the transport validates the quoted packet first and then
+      // lowers the PMTU itself (IpOutput.updatePathMtu).
+      mtu = reported;
+    } else {
+      updatePmtu6(ip, qsrc, qdst, reported, now);
+      mtu = ip.pathMtu(qdst);
+    }
   }
   const tlen = qavail - w.off;
   if (w.laterFrag || tlen < 8) {
@@ -227,7 +234,6 @@ function icmp6CtlInput(ip: IpLayer, m: Mbuf, info: IpInputInfo, type: number, co
   const quoted = new Uint8Array(tlen);
   mCopydata(m, qOff + w.off, tlen, quoted, 0);
   mFreem(m);
-  const t = w.nxt === IPPROTO_ICMPV6 ? null : ip.protocol(w.nxt);
   if (t === null) {
     st.icp6s_ctlnoproto++;
     return;

@@ -35,7 +35,7 @@ import type { ReassLimits } from './reass.js';
 import { Ip4Reass } from './ip-reass.js';
 import { Ip6Reass } from './ip6-reass.js';
 import { IpStats, Ip6Stats, IcmpStats, Icmp6Stats } from './ip-stats.js';
-import { TokenBucket } from './icmp-common.js';
+import { lowerPathMtu, TokenBucket } from './icmp-common.js';
 import { ipInput } from './ip-input.js';
 import { ipOutput } from './ip-output.js';
 import { ip6Input } from './ip6-input.js';
@@ -319,6 +319,16 @@ export class IpLayer implements IpOutput, IfnetHost, RouteIfnets {
     const r = this.routes.lookup(dst.family, dst.bytes, 0);
     if (r === null) return 0;
     return this.mtuFor(r, this.ifnets[r.ifindex - 1]!, dst.family, dst.bytes, 0);
+  }
+
+  updatePathMtu(dst: IpAddr, mtu: number, now: Instant): number {
+    const changed = lowerPathMtu(this, null, dst, mtu, now);
+    if (dst.family === 4) {
+      if (changed) this.icmpstat.icps_pmtuchanged++;
+      else this.icmpstat.icps_pmtuignored++;
+    } else if (changed) this.icmp6stat.icp6s_pmtuchanged++;
+    else this.icmp6stat.icp6s_pmtuignored++;
+    return this.pathMtu(dst);
   }
 
   sendIcmpError(m: Mbuf, info: IpInputInfo, kind: 'port-unreach' | 'proto-unreach', now: Instant): void {

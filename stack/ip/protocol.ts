@@ -40,7 +40,12 @@ export interface IpCtlInfo {
   /** Original ICMP type and code. */
   icmpType: number;
   icmpCode: number;
-  /** Next-hop MTU for needfrag / packet-too-big, else 0. */
+  /**
+   * Next-hop MTU for needfrag / packet-too-big, else 0. For most protocols the path MTU IP now
+   * uses (IP has already lowered its cache). For a protocol with `validatesIcmpErrors`, the MTU
+   * the message asks for (the reported value, or IP's RFC 1191 plateau guess), not yet applied:
+   * the transport applies it with IpOutput.updatePathMtu once the error passes its checks.
+   */
   mtu: number;
   /** Addresses and transport ports of the quoted packet (the one we sent). */
   src: IpAddr;
@@ -56,6 +61,14 @@ export interface IpProtocol {
   input(m: Mbuf, info: IpInputInfo, now: Instant): void;
   /** An ICMP error about a packet of this protocol arrived. */
   ctlinput(ctl: IpCtlInfo, now: Instant): void;
+  /**
+   * True when the transport validates ICMP errors against its connection state before acting on
+   * them (TCP: the quoted sequence number, RFC 5927 §4.1) and owns the path-MTU update of a
+   * needfrag / packet-too-big: IP then leaves its PMTU cache alone and the transport calls
+   * IpOutput.updatePathMtu for an error it accepts (BSD: tcp_ctlinput checks, then updates the
+   * route / host cache). Absent or false: IP lowers the path MTU itself before ctlinput (UDP).
+   */
+  readonly validatesIcmpErrors?: boolean;
 }
 
 export interface IpOutputParams {
@@ -89,6 +102,12 @@ export interface IpOutput {
   isBroadcast(a: IpAddr): boolean;
   /** Path MTU towards `dst` (route MTU lowered by any learned PMTU), 0 when there is no route. */
   pathMtu(dst: IpAddr): number;
+  /**
+   * Lowers the learned path MTU towards `dst` to `mtu` (capped at the route MTU, never raised),
+   * for a transport with IpProtocol.validatesIcmpErrors that accepted a needfrag / packet-too-big.
+   * Returns the path MTU now in effect (pathMtu(dst)).
+   */
+  updatePathMtu?(dst: IpAddr, mtu: number, now: Instant): number;
   /**
    * Offloads of the link a packet to `dst` leaves through (TSO size, checksum offload), or null
    * for our own addresses (looped back in software) and when there is no route.

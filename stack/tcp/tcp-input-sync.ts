@@ -19,7 +19,7 @@ import {
   TCPS_SYN_RECEIVED, TCPS_TIME_WAIT,
 } from './tcp-fsm.js';
 import { TF_ACKNOW, TF_RCVD_TSTMP, TT_REXMT, Tcpcb } from './tcp-var.js';
-import { tcpChallengeAck, tcpClose, tcpDrop } from './tcp-subr.js';
+import { tcpChallengeAck, tcpChallengeAckAllowed, tcpClose, tcpDrop } from './tcp-subr.js';
 import { tcpClearTimer } from './tcp-timers.js';
 import { tcpOutput } from './tcp-output.js';
 import { SEG_DONE, tcpDropWithReset, tsLt } from './tcp-input.js';
@@ -101,31 +101,25 @@ export function tcpInputSync(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): void {
   }
 
   // ---- SYN (RFC 5961 §4, RFC 9293 §3.10.7.4 "fourth") ----
-  if ((c.flags & TH_SYN) !== 0) {
-    tcpInputSyn(tcp, tp, m, rcvWnd, now);
-    if ((c.flags & TH_SYN) !== 0) return;
-  }
+  if ((c.flags & TH_SYN) !== 0 && tcpInputSyn(tcp, tp, m, rcvWnd, now)) return;
   tcpInputSyncRest(tcp, tp, m, rcvWnd, now);
 }
 
-/** A SYN in a synchronized state (or SYN_RECEIVED). Leaves TH_SYN set when the segment was consumed. */
-function tcpInputSyn(tcp: Tcp, tp: Tcpcb, m: Mbuf, rcvWnd: number, now: Instant): void {
+/**
+ * A SYN in a synchronized state (or SYN_RECEIVED). Returns true when the segment was consumed;
+ * false for the peer's SYN-ACK completing a simultaneous open, which goes on with TH_SYN set.
+ */
+function tcpInputSyn(tcp: Tcp, tp: Tcpcb, m: Mbuf, rcvWnd: number, now: Instant): boolean {
   const c = tcp.inp;
   const st = tcp.stats;
   const p = tcp.profile;
   {
     if (tp.t_state === TCPS_SYN_RECEIVED && c.seq === tp.irs && (c.flags & TH_ACK) !== 0) {
-      // Simultaneous open (RFC 9293 §3.5 figure 8): the peer's SYN-ACK repeats the SYN we have;
-      // the SYN is a duplicate (trimmed like old data) and its ACK completes the handshake.
-      c.flags &= ~TH_SYN;
-      c.seq = seqAdd(c.seq, 1);
-      if (c.urp > 1) c.urp--;
-      else {
-        c.flags &= ~TH_URG;
-        c.urp = 0;
-      }
+      // Simultaneous open (RFC 9293 §3.5 figure 8): the peer's SYN-ACK repeats the SYN we have.
+      // Its SYN is a duplicate, trimmed below with old data (which also owes the peer our ACK),
+      // and its ACK completes the handshake.
       c.tiwin = c.win << tp.snd_scale;
-      return;
+      return false;
     } else if (tp.t_state === TCPS_SYN_RECEIVED && c.seq === tp.irs) {
       // The peer did not get our SYN-ACK: send it again.
       mFreem(m);
@@ -133,16 +127,17 @@ function tcpInputSyn(tcp: Tcp, tp: Tcpcb, m: Mbuf, rcvWnd: number, now: Instant)
       tp.snd_nxt = tp.iss;
       tcpClearTimer(tp, TT_REXMT);
       tcpOutput(tcp, tp, now);
-      return;
+      return true;
     }
     if (p.insecureSyn && seqInRange(c.seq, tp.rcv_nxt, seqAdd(tp.rcv_nxt, rcvWnd > 0 ? rcvWnd : 1))) {
       mFreem(m);
       tcpDrop(tcp, tp, ECONNRESET, now);
-      return;
+      return true;
     }
     mFreem(m);
     st.tcps_synchallenge++;
     tcpChallengeAck(tcp, tp, now);
+    return true;
   }
 }
 
@@ -155,17 +150,36 @@ function tcpInputSyncRest(tcp: Tcp, tp: Tcpcb, m: Mbuf, rcvWnd: number, now: Ins
   // ---- trim data before rcv_nxt (duplicates) ----
   let todrop = seqSub(tp.rcv_nxt, c.seq);
   if (todrop > 0) {
+    // XNU tcp_input: a duplicate SYN (only the simultaneous-open SYN-ACK gets here) is trimmed
+    // first, as one unit of old sequence space; what is left is judged like any old data, so a
+    // bare SYN-ACK ends entirely old (todrop 0 == tlen) and gets TF_ACKNOW (rate limited for a SYN).
+    let synDup = false;
+    if ((c.flags & TH_SYN) !== 0) {
+      synDup = true;
+      c.flags &= ~TH_SYN;
+      c.seq = seqAdd(c.seq, 1);
+      if (c.urp > 1) c.urp--;
+      else {
+        c.flags &= ~TH_URG;
+        c.urp = 0;
+      }
+      todrop--;
+    }
     if (todrop > c.tlen || (todrop === c.tlen && (c.flags & TH_FIN) === 0)) {
       // Entirely old: ACK to resynchronize, but keep going for the ACK field.
       c.flags &= ~TH_FIN;
-      tp.t_flags |= TF_ACKNOW;
+      if (!synDup) tp.t_flags |= TF_ACKNOW;
+      else if (tcpChallengeAckAllowed(tcp, now)) {
+        st.tcps_synchallenge++;
+        tp.t_flags |= TF_ACKNOW;
+      }
       if (c.tlen > 0) {
         st.tcps_rcvduppack++;
         st.tcps_rcvdupbyte += c.tlen;
         tp.sackRcv.noteDuplicate(c.seq, seqAdd(c.seq, c.tlen));
       }
       todrop = c.tlen;
-    } else {
+    } else if (todrop > 0) {
       st.tcps_rcvpartduppack++;
       st.tcps_rcvpartdupbyte += todrop;
       tp.sackRcv.noteDuplicate(c.seq, tp.rcv_nxt);

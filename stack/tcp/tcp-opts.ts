@@ -32,14 +32,33 @@ function synItemOn(tp: Tcpcb, item: SynOptionItem, synAck: boolean): boolean {
 }
 
 /**
- * Writes the options of a SYN (synAck false) or SYN-ACK into buf[0..] following the profile's
- * layout: each run of 'nop' belongs to the option after it and is skipped with it; 'eol' pads
- * with EOL bytes to a 4-byte boundary. XNU (tcp_output.c): MSS; NOP, WS; NOP, NOP, TS; SACK-permitted
- * last; EOL padding — identical for SYN and SYN-ACK since XNU has no syncache. Returns the length.
+ * FreeBSD tcp_addoptions: how many NOPs go before option `item` at offset `n` so that it sits
+ * where it keeps the next 4-byte-aligned option aligned: MSS at 4n, window scale at an odd offset
+ * (`while (!optlen || optlen % 2 != 1)`), SACK-permitted at an even one, timestamps at 4n+2.
+ */
+function bsdAlignPad(item: SynOptionItem, n: number): number {
+  switch (item) {
+    case 'mss': return (4 - (n & 3)) & 3;
+    case 'wscale': return n === 0 || (n & 1) === 0 ? 1 : 0;
+    case 'sackOK': return n & 1;
+    case 'ts': return (6 - (n & 3)) & 3;
+    default: return 0;
+  }
+}
+
+/**
+ * Writes the options of a SYN (synAck false) or SYN-ACK into buf[0..] in the order of the
+ * profile's layout. Padding per profile.synOptionPadding: 'layout' writes the layout's 'nop'
+ * runs, each belonging to the option after it and skipped with it, and 'eol' pads with EOL bytes
+ * to a 4-byte boundary — XNU (tcp_output.c): MSS; NOP, WS; NOP, NOP, TS; SACK-permitted last; EOL
+ * padding, identical for SYN and SYN-ACK since XNU has no syncache. 'bsd-align' ignores the
+ * layout's NOPs and pads before each option as FreeBSD's tcp_addoptions does (bsdAlignPad).
+ * Returns the length (a multiple of 4).
  */
 export function tcpSynOptions(tcp: Tcp, tp: Tcpcb, synAck: boolean, now: Instant, buf: Uint8Array): number {
   if ((tp.t_flags & TF_NOOPT) !== 0) return 0;
   const layout = synAck ? tcp.profile.synAckOptions : tcp.profile.synOptions;
+  const bsdAlign = tcp.profile.synOptionPadding === 'bsd-align';
   let n = 0;
   let nops = 0;
   for (let i = 0; i < layout.length; i++) {
@@ -54,7 +73,10 @@ export function tcpSynOptions(tcp: Tcp, tp: Tcpcb, synAck: boolean, now: Instant
       continue;
     }
     const on = synItemOn(tp, item, synAck);
-    if (on) for (; nops > 0; nops--) buf[n++] = TCPOPT_NOP;
+    if (on) {
+      if (bsdAlign) nops = bsdAlignPad(item, n);
+      for (; nops > 0; nops--) buf[n++] = TCPOPT_NOP;
+    }
     nops = 0;
     if (!on) continue;
     switch (item) {

@@ -15,8 +15,8 @@ import {
   TCPS_LAST_ACK, TCPS_LISTEN, TCPS_SYN_RECEIVED, TCPS_SYN_SENT, TCPS_TIME_WAIT,
 } from './tcp-fsm.js';
 import {
-  TF_ACKNOW, TF_CLOSED, TF_FASTRECOVERY, TF_FORCEDATA, TF_NODELAY, TF_NOPUSH, TF_SACK_PERMIT,
-  TF_SENTFIN, TF_STRETCHACK, TT_PERSIST, TT_REXMT, Tcpcb, TCP_MAXWIN,
+  TF_ACKNOW, TF_CLOSED, TF_FASTRECOVERY, TF_FORCEDATA, TF_MAXSEGSNT, TF_NODELAY, TF_NOPUSH,
+  TF_SACK_PERMIT, TF_SENTFIN, TF_STRETCHACK, TT_PERSIST, TT_REXMT, Tcpcb, TCP_MAXWIN,
 } from './tcp-var.js';
 import { tcpClearTimer, tcpSetPersist, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
 import { tcpDataOptions, tcpSynOptions } from './tcp-opts.js';
@@ -68,6 +68,9 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb, now: Instant): number {
   const p = tcp.profile;
   const so = tp.so;
   const rng: SegRange = tcp.inp.segRange;
+  // XNU tcp_output computes `idle` once, before `again:`: the segments one call sends after the
+  // first still count as sent from idle (the sub-MSS tail of a write is not held by Nagle).
+  const idle = tp.snd_max === tp.snd_una;
   // RFC 7661 / RFC 2861: after an idle period longer than the RTO the window is restarted.
   if (p.cwndValidation && tp.snd_max === tp.snd_una && tp.t_state === TCPS_ESTABLISHED && so !== null &&
       so.so_snd.sb_cc > 0) {
@@ -80,7 +83,6 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb, now: Instant): number {
   for (let iter = 0; iter < MAX_SEND_PER_CALL; iter++) {
     if ((tp.t_flags & TF_CLOSED) !== 0) return 0;
     const sbcc = so === null ? 0 : so.so_snd.sb_cc;
-    const idle = tp.snd_max === tp.snd_una;
     let off = seqSub(tp.snd_nxt, tp.snd_una);
     if (off < 0) {
       tp.snd_nxt = tp.snd_una;
@@ -192,8 +194,13 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb, now: Instant): number {
     // ---- is a segment due? ----
     let send = false;
     if (len > 0) {
+      // Nagle (RFC 9293 §3.7.4). XNU tcp_output also lets the last piece of the buffer go when the
+      // previous data segment was full-sized: (idle || TF_NODELAY || TF_MAXSEGSNT || limited
+      // transmit) && !TF_NOPUSH && len + off >= sb_cc.
+      const nagleOff = idle || (tp.t_flags & TF_NODELAY) !== 0 ||
+        (p.nagleAfterFullSegment && (tp.t_flags & TF_MAXSEGSNT) !== 0);
       if (len >= maxLen) send = true;
-      else if ((idle || (tp.t_flags & TF_NODELAY) !== 0) && (tp.t_flags & TF_NOPUSH) === 0 && off + len >= sbcc) send = true;
+      else if (nagleOff && (tp.t_flags & TF_NOPUSH) === 0 && off + len >= sbcc) send = true;
       else if ((tp.t_flags & TF_FORCEDATA) !== 0) send = true;
       else if (tp.max_sndwnd > 0 && len >= tp.max_sndwnd >>> 1) send = true;
       else if (seqLt(tp.snd_nxt, tp.snd_max)) send = true;
@@ -230,6 +237,11 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb, now: Instant): number {
     if ((flags & TH_FIN) !== 0 && (tp.t_flags & TF_SENTFIN) !== 0 && tp.snd_nxt === tp.snd_max && !sackRxmit) {
       tp.snd_nxt = seqAdd(tp.snd_nxt, -1);
       segSeq = tp.snd_nxt;
+    }
+    // XNU tcp_output `send:`: TF_MAXSEGSNT records whether this data segment is full-sized.
+    if (len > 0) {
+      if (len >= maxLen) tp.t_flags |= TF_MAXSEGSNT;
+      else tp.t_flags &= ~TF_MAXSEGSNT;
     }
     const e = tcpSendSegment(tcp, tp, segSeq, off, len, flags, optlen, recwin, tso, sackRxmit, winupdate, now);
     if (e !== 0) return e;

@@ -13,6 +13,14 @@ export interface TcpProfile {
   readonly synOptions: readonly SynOptionItem[];
   /** SYN-ACK options in wire order (only those the peer offered are sent). */
   readonly synAckOptions: readonly SynOptionItem[];
+  /**
+   * How SYN / SYN-ACK options are padded. 'layout': the NOPs written in the layout, each run kept
+   * or skipped with the option after it (XNU's fixed words: NOP,WS; NOP,NOP,TS). 'bsd-align':
+   * FreeBSD tcp_addoptions, which ignores the layout's NOPs and pads before each option so it
+   * lands where a 4-byte-aligned option stays aligned (MSS at 4n, WS at an odd offset,
+   * SACK-permitted at an even one, TS at 4n+2), then EOL-pads to 4.
+   */
+  readonly synOptionPadding: 'layout' | 'bsd-align';
   /** net.inet.tcp.rfc1323: window scaling and timestamps. */
   readonly rfc1323: boolean;
   /** net.inet.tcp.sack.enable */
@@ -112,6 +120,11 @@ export interface TcpProfile {
   readonly cwndValidation: boolean;
   /** net.inet.tcp.tso: build super-segments when the link offers segmentation offload. */
   readonly tso: boolean;
+  /**
+   * XNU's Nagle exception (tcp_output.c TF_MAXSEGSNT): the last piece of the send buffer goes at
+   * once, even with data in flight, when the previous data segment sent was full-sized.
+   */
+  readonly nagleAfterFullSegment: boolean;
 }
 
 /** XNU (xnu-11417, macOS 15). */
@@ -122,6 +135,7 @@ export const XNU_PROFILE: TcpProfile = {
   // XNU has no syncache: the SYN-ACK comes from the same tcp_output code as the SYN (MSS; NOP,WS;
   // NOP,NOP,TS; SACK-permitted "tacked on last"; EOL padding), each option only if the peer offered it.
   synAckOptions: ['mss', 'nop', 'wscale', 'nop', 'nop', 'ts', 'sackOK', 'eol'],
+  synOptionPadding: 'layout',
   rfc1323: true,
   sack: true,
   ecn: false,
@@ -171,6 +185,7 @@ export const XNU_PROFILE: TcpProfile = {
   limitedTransmit: true,
   cwndValidation: true,
   tso: true,
+  nagleAfterFullSegment: true,
 };
 
 /** A profile with some values replaced (tests shorten MSL and timers this way). */
@@ -195,6 +210,8 @@ export const FREEBSD_PROFILE: TcpProfile = {
   name: 'freebsd',
   synOptions: ['mss', 'nop', 'wscale', 'sackOK', 'ts'],
   synAckOptions: ['mss', 'nop', 'wscale', 'sackOK', 'ts'],
+  // tcp_addoptions pads per option: without SACK-permitted the TS gets NOP,NOP before it.
+  synOptionPadding: 'bsd-align',
   rfc1323: true,
   sack: true,
   ecn: false,
@@ -244,4 +261,5 @@ export const FREEBSD_PROFILE: TcpProfile = {
   limitedTransmit: true,
   cwndValidation: false,
   tso: true,
+  nagleAfterFullSegment: false,
 };

@@ -318,7 +318,11 @@ export function tcpCtlinput(tcp: Tcp, ctl: IpCtlInfo, now: Instant): void {
   }
   st.tcps_icmp_notified++;
   if (ctl.kind === 'needfrag') {
-    tcpMtudisc(tcp, tp, ctl.mtu, now);
+    // XNU tcp_ctlinput: only once the quoted sequence number is in [snd_una, snd_max) does
+    // tcp_handle_msgsize put the MTU into the route (FreeBSD: tcp_hc_updatemtu), then tcp_mtudisc.
+    // IP left its PMTU cache alone for us (validatesIcmpErrors): ctl.mtu is still a request.
+    const mtu = tcp.ip.updatePathMtu !== undefined ? tcp.ip.updatePathMtu(ctl.dst, ctl.mtu, now) : ctl.mtu;
+    tcpMtudisc(tcp, tp, mtu, now);
     return;
   }
   const errno = ctlErrno(ctl.kind);

@@ -14,7 +14,7 @@ import { TH_ACK } from '../wire/tcp.js';
 import { seqAdd } from '../wire/seq.js';
 import type { Tcp } from './tcp.js';
 import {
-  TCPS_CLOSE_WAIT, TCPS_ESTABLISHED, TCPS_FIN_WAIT_2, TCPS_SYN_RECEIVED, TCPS_SYN_SENT, TCPS_TIME_WAIT,
+  TCPS_CLOSE_WAIT, TCPS_ESTABLISHED, TCPS_FIN_WAIT_2, TCPS_SYN_SENT, TCPS_TIME_WAIT,
 } from './tcp-fsm.js';
 import {
   TF_ACKNOW, TF_CLOSED, TF_DELACK, TF_FASTRECOVERY, TF_FORCEDATA, TF_REQ_SACK, TF_REQ_SCALE,
@@ -98,9 +98,9 @@ export function tcpTimers(tcp: Tcp, tp: Tcpcb, now: Instant): void {
 /**
  * Retransmission timeout (RFC 6298 §5.4-5.7, RFC 5681 §3.1): after maxRxtShift retransmissions
  * the connection is dropped with ETIMEDOUT (or the recorded soft error). Otherwise the RTO backs
- * off (synBackoff for a SYN, backoff for data), Karn's rule stops the RTT sample, the estimator is
- * forgotten after a few backoffs, recovery and SACK state are discarded, the congestion
- * controller sees 'rto', and everything from snd_una is sent again.
+ * off (synBackoff for a SYN in SYN_SENT; backoff for a SYN-ACK and for data), Karn's rule stops
+ * the RTT sample, the estimator is forgotten after a few backoffs, recovery and SACK state are
+ * discarded, the congestion controller sees 'rto', and everything from snd_una is sent again.
  */
 function tcpTimerRexmt(tcp: Tcp, tp: Tcpcb, now: Instant): void {
   const p = tcp.profile;
@@ -112,8 +112,9 @@ function tcpTimerRexmt(tcp: Tcp, tp: Tcpcb, now: Instant): void {
     return;
   }
   st.tcps_rexmttimeo++;
-  const synState = tp.t_state === TCPS_SYN_SENT || tp.t_state === TCPS_SYN_RECEIVED;
-  tp.t_rxtcur = tp.rtt.backoffUs(tp.t_rxtshift, synState ? p.synBackoff : p.backoff);
+  // XNU tcp_timers (TCPT_REXMT): tcp_syn_backoff only in SYN_SENT; a SYN-ACK (SYN_RECEIVED)
+  // backs off on the regular tcp_backoff table like data (FreeBSD tcp_timer_rexmt alike).
+  tp.t_rxtcur = tp.rtt.backoffUs(tp.t_rxtshift, tp.t_state === TCPS_SYN_SENT ? p.synBackoff : p.backoff);
   // net.inet.tcp.rexmit_drop_options: a SYN that keeps going unanswered loses its options.
   if (tp.t_state === TCPS_SYN_SENT && p.synDropOptionsAfter > 0 && tp.t_rxtshift >= p.synDropOptionsAfter) {
     tp.t_flags &= ~(TF_REQ_SCALE | TF_REQ_TSTMP | TF_REQ_SACK);

@@ -66,6 +66,11 @@ export const TF_WINUPDATE = 0x800000;
 export const TF_STRETCHACK = 0x1000000;
 /** xnu-stretch: the byte rate qualifies as streaming (XNU TF_STREAMING_ON). */
 export const TF_STREAMING_ON = 0x2000000;
+/**
+ * XNU TF_MAXSEGSNT: the last segment with data that tcp_output sent was full-sized. XNU's Nagle
+ * test lets a runt follow such a segment (profile.nagleAfterFullSegment).
+ */
+export const TF_MAXSEGSNT = 0x4000000;
 
 // ---- t_oobflags ----
 /** An urgent byte is held in t_iobc. */

@@ -47,7 +47,13 @@ export interface TcpOptions {
 
 export class Tcp implements IpProtocol, TcpcbOwner {
   readonly stats = new TcpStats();
+  /** The kernel profile: every constant and policy. Read live, so setProfile applies from the next event. */
   readonly profile: TcpProfile;
+  /**
+   * IpProtocol: tcpCtlinput checks the quoted sequence number (RFC 5927 §4.1) before a
+   * needfrag / packet-too-big lowers the path MTU, so IP leaves that update to it.
+   */
+  readonly validatesIcmpErrors = true;
   /** tcbinfo: every TCP PCB, IPv4 and IPv6, listeners, connections and TIME_WAIT. */
   readonly pcbs: InPcbTable;
   readonly usrreqs: TcpUsrreqs;

@@ -16,24 +16,6 @@ const ROOT = dirname(fileURLToPath(import.meta.url));
 
 /** Script (relative to test/drill) → the stack bug it exposes. */
 const KNOWN_BUGS: Readonly<Record<string, string>> = {
-  // tcp-output.ts recomputes `idle` (snd_max == snd_una) for every segment of one tcpOutput call
-  // and has no TF_MAXSEGSNT: XNU computes idle once before `again:` and lets a runt follow a
-  // full-sized segment, so the sub-MSS tail of a multi-segment write leaves at once; the stack
-  // holds it until the next ACK (one RTT, or the peer's delayed-ACK time, of extra latency).
-  'data/send-segmentation-psh.pkt': 'Nagle holds the tail of a multi-segment write (no TF_MAXSEGSNT)',
-  'nagle/nagle-runt-after-full-segment.pkt': 'Nagle holds a runt after a full-sized segment (no TF_MAXSEGSNT)',
-  // tcp-timers.ts tcpTimerRexmt uses profile.synBackoff in SYN_RECEIVED too; XNU's tcp_timers
-  // uses tcp_syn_backoff only in SYN_SENT, so SYN-ACKs back off 1, 2, 4 s (resent at 1, 3, 7 s),
-  // not 1, 1, 1 s (resent at 1, 2, 3 s).
-  'rto/synack-retransmit-schedule.pkt': 'SYN-ACK retransmissions use the SYN backoff table',
-  // icmp.ts updatePmtu4 lowers the host PMTU cache from every needfrag before tcpCtlinput checks
-  // the quoted sequence number (RFC 5927 §4.1); the next full segment then fails in ip_output with
-  // EMSGSIZE and tcp-output-seg.ts calls tcpMtudisc, so a blind ICMP still shrinks the MSS.
-  'icmp/needfrag-out-of-window-ignored.pkt': 'out-of-window ICMP needfrag still lowers the path MTU',
-  // tcp-input-sync.ts tcpInputSyn strips the duplicate SYN of the peer's SYN-ACK in SYN_RECEIVED
-  // before trimming, so todrop is 0 and no ACK is sent; XNU trims it in the todrop block
-  // (todrop 1 → 0 == tlen) and sets TF_ACKNOW, so the simultaneous open ends with our ACK.
-  'handshake/simultaneous-open.pkt': 'no ACK for the SYN-ACK completing a simultaneous open',
 };
 
 /**

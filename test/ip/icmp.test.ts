@@ -41,6 +41,18 @@ function closed(x: Host): ClosedPorts {
   return c;
 }
 
+/** Like ClosedPorts, but it validates ICMP errors itself and owns the PMTU update (as TCP does). */
+class Validating extends ClosedPorts {
+  readonly validatesIcmpErrors = true;
+}
+
+function validating(x: Host): Validating {
+  const c = new Validating(x.stack.ip);
+  x.stack.ip.unregisterProtocol(17);
+  x.stack.ip.registerProtocol(17, c);
+  return c;
+}
+
 describe('echo', () => {
   it('IPv4: replies from the address asked, same id/seq/data, valid checksums', () => {
     const x = h();
@@ -240,6 +252,34 @@ describe('error input', () => {
     x.advance(1_000);
     expect(ip.pathMtu(far)).toBe(1500);
     expect(ip.pmtu.size).toBe(0);
+    expectNoLeak(x.stack);
+  });
+
+  it('for a transport that validates ICMP errors, IP only passes the requested MTU on; the transport applies it', () => {
+    const x = h({ mtu: 9000 });
+    const c = validating(x);
+    const ip = x.stack.ip;
+    const far4 = IpAddr.of(FAR4), far6 = IpAddr.of(FAR6);
+    const quote4 = (len: number) => ipv4({ src: A4, dst: FAR4, proto: 17, df: true, totalLen: len, payload: udp(A4, FAR4, 1, 2) });
+    // IPv4: the reported MTU, or the RFC 1191 plateau guess, reaches ctlinput; the cache is untouched.
+    x.inject(ipv4({ src: P4, dst: A4, proto: 1, payload: icmp4(3, 4, [0, 0, ...u16(1200)], quote4(1500)) }));
+    x.inject(ipv4({ src: P4, dst: A4, proto: 1, payload: icmp4(3, 4, [0, 0, 0, 0], quote4(1500)) }));
+    expect(c.ctls.map((k) => [k.kind, k.mtu])).toEqual([['needfrag', 1200], ['needfrag', 1492]]);
+    expect(ip.pathMtu(far4)).toBe(9000);
+    expect([ip.icmpstat.icps_pmtuchanged, ip.icmpstat.icps_pmtuignored]).toEqual([0, 0]);
+    // The transport accepted the first one: IpOutput.updatePathMtu lowers (never raises) the cache.
+    expect(ip.updatePathMtu(far4, c.ctls[0]!.mtu, x.now())).toBe(1200);
+    expect(ip.updatePathMtu(far4, 1400, x.now())).toBe(1200);
+    expect([ip.icmpstat.icps_pmtuchanged, ip.icmpstat.icps_pmtuignored]).toEqual([1, 1]);
+    // IPv6: the same, after IP's own RFC 8201 §4 check (a report below 1280 is still discarded).
+    const sent = ipv6({ src: A6, dst: FAR6, nxt: 17, payload: udp(A6, FAR6, 5, 6, pattern(100)) });
+    const ptb = (mtu: number) => ipv6({ src: P6, dst: A6, nxt: 58, payload: icmp6(P6, A6, 2, 0, [...u16(mtu >>> 16), ...u16(mtu & 0xffff)], sent) });
+    x.inject(ptb(4000));
+    x.inject(ptb(1000));
+    expect(c.ctls.slice(2).map((k) => [k.kind, k.mtu])).toEqual([['needfrag', 4000]]);
+    expect(ip.pathMtu(far6)).toBe(9000);
+    expect(ip.updatePathMtu(far6, 4000, x.now())).toBe(4000);
+    expect([ip.icmp6stat.icp6s_pmtuchanged, ip.icmp6stat.icp6s_pmtuignored]).toEqual([1, 1]);
     expectNoLeak(x.stack);
   });
 
