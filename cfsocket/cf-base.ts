@@ -136,7 +136,7 @@ export class CFAllocator extends CFType {
   get _cfTypeID(): CFTypeID { return CFAllocator.typeID; }
   /** @internal */
   constructor(readonly name: string, readonly kernel: KpiKernel | null) { super(); }
-  override _cfDescription(): string { return `<CFAllocator ${this.name}${this.kernel ? ` kernel=${this.kernel.stack.name}` : ''}>`; }
+  override _cfDescription(): string { return `<CFAllocator ${this.name}${this.kernel ? ` kernel=${this.kernel.name}` : ''}>`; }
 }
 export type CFAllocatorRef = CFAllocator | null;
 
@@ -155,7 +155,7 @@ let defaultAllocator: CFAllocator = kCFAllocatorSystemDefault;
  * A CFAllocator bound to a KPI kernel: sockets created with it live on that kernel's stack.
  * (Port-specific; CF has CFAllocatorCreate with a context of malloc-style callbacks.)
  */
-export function CFAllocatorCreateForKernel(kernel: KpiKernel, name = `kernel:${kernel.stack.name}`): CFAllocator {
+export function CFAllocatorCreateForKernel(kernel: KpiKernel, name = `kernel:${kernel.name}`): CFAllocator {
   return new CFAllocator(name, kernel);
 }
 

@@ -27,6 +27,7 @@
 import { CFType, _CFRuntimeRegisterClass, kCFAbsoluteTimeIntervalSince1970 } from './cf-base.js';
 import type { CFAbsoluteTime, CFAllocatorRef, CFHashCode, CFIndex, CFOptionFlags, CFTimeInterval, CFTypeID } from './cf-base.js';
 import type { KpiKernel } from '../kpi/index.js';
+import { kpiTimer } from '../kpi/index.js';
 
 export type CFRunLoopMode = string;
 export type CFStringRef = string;
@@ -66,25 +67,18 @@ export const kCFRunLoopRealClock: CFRunLoopClock = {
   },
 };
 
-type StackTimer = Parameters<KpiKernel['stack']['timers']['schedule']>[0];
-
 /**
- * A clock bound to a KPI kernel's stack: now = the stack clock in seconds (a simulation's virtual
- * time; its epoch is the simulation's start), wake-ups = the stack's own timer queue, so
- * kpiRun/kpiRunUntil (kpi/sock-sim.ts) advance run loops together with the network.
- * (kpi/ exports no timer facility; this arms a stack timer through kernel.stack.timers. A
- * `kpiTimer(kernel, cb)` in kpi/ would replace the two lines that do.)
+ * A clock bound to a KPI kernel: now = kernel.now in seconds (a simulation's virtual time; its
+ * epoch is the simulation's start), wake-ups = KPI timers (kpiTimer, on the stack's own timer
+ * queue), so kpiRun/kpiRunUntil (kpi/sock-sim.ts) advance run loops together with the network.
  */
 export function kpiKernelClock(kernel: KpiKernel): CFRunLoopClock {
   return {
     now: () => kernel.now / 1e6,
     schedule(at, cb) {
-      const t = {
-        deadline: 0, heapIndex: -1, seq: 0, kind: 0, armed: false,
-        target: { onTimer: () => cb() },
-      } as unknown as StackTimer;
-      kernel.stack.timers.schedule(t, Math.max(kernel.now, Math.ceil(at * 1e6)));
-      return () => kernel.stack.timers.cancel(t);
+      const t = kpiTimer(kernel, () => cb());
+      t.schedule(Math.max(kernel.now, Math.ceil(at * 1e6)));
+      return () => t.cancel();
     },
   };
 }

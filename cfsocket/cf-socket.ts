@@ -18,9 +18,9 @@
 
 import {
   EINPROGRESS, IPPROTO_TCP, IPPROTO_UDP, MSG_DONTWAIT, PF_INET, SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_ERROR,
-  SO_SNDTIMEO, SS_CANTRCVMORE, SS_CANTSENDMORE, SS_ISCONNECTED, EWOULDBLOCK,
+  SO_SNDTIMEO, EWOULDBLOCK, POLLIN, POLLOUT,
   getsockoptInt, newMsghdr, setsockoptTimeval, sock_accept, sock_bind, sock_connect, sock_connectwait, sock_getaddr,
-  sock_gettype, sock_listen, sock_receive, sock_send, sock_setupcalls,
+  sock_gettype, sock_listen, sock_poll, sock_receive, sock_send, sock_setupcalls,
 } from '../kpi/index.js';
 import type { Box, socket_t } from '../kpi/index.js';
 import { CFRelease, CFRetain, CFType, _CFAllocatorKernel, _CFRuntimeRegisterClass } from './cf-base.js';
@@ -94,26 +94,20 @@ export interface CFSocketSignature {
 // ---- readiness (what select() would report) ----
 
 /**
- * BSD soreadable for a KPI socket: data at or above SO_RCVLOWAT, EOF, a completed connection on a
- * listener, or a pending error. The KPI has no poll call, so this reads the socket layer's state
- * that soreadable reads, through the socket_t (a `sock_poll(so)` in kpi/ would replace it).
+ * BSD soreadable for a KPI socket (sock_poll's POLLIN): data at or above SO_RCVLOWAT, EOF, a
+ * completed connection on a listener, or a pending error. False for a closed socket.
  */
 export function sockReadable(so: socket_t): boolean {
-  if (so.dead) return false;
-  const s = so.so;
-  return s.so_rcv.sb_cc >= s.so_rcv.sb_lowat || (s.so_state & SS_CANTRCVMORE) !== 0 || s.so_comp.length > 0 || s.so_error !== 0;
+  return (sock_poll(so) & POLLIN) !== 0;
 }
 
 /**
- * BSD sowriteable: CANTSENDMORE or an error, else connected (or connectionless) with
- * sbspace >= SO_SNDLOWAT. (An unconnected stream socket is not writable, unlike Linux's poll.)
+ * BSD sowriteable (sock_poll's POLLOUT): CANTSENDMORE or an error, else connected (or
+ * connectionless) with sbspace >= SO_SNDLOWAT. (An unconnected stream socket is not writable,
+ * unlike Linux's poll.) False for a closed socket.
  */
 export function sockWritable(so: socket_t): boolean {
-  if (so.dead) return false;
-  const s = so.so;
-  if ((s.so_state & SS_CANTSENDMORE) !== 0 || s.so_error !== 0) return true;
-  if ((s.so_state & SS_ISCONNECTED) === 0 && s.so_type === SOCK_STREAM) return false;
-  return s.so_snd.sbspace() >= s.so_snd.sb_lowat;
+  return (sock_poll(so) & POLLOUT) !== 0;
 }
 
 // ---- the object ----

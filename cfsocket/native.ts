@@ -4,7 +4,7 @@
 // callback's handle and CFSocketGetNative all speak these ints; CFSocketNativeHandleGetSocket turns
 // one back into the socket_t for sock_* calls (a read callback's sock_receive, for example).
 
-import { sock_close } from '../kpi/index.js';
+import { POLLNVAL, sock_close, sock_poll } from '../kpi/index.js';
 import type { socket_t } from '../kpi/index.js';
 
 /** CFSocketNativeHandle: an int; -1 is "no socket" (INVALID_SOCKET). */
@@ -32,7 +32,7 @@ export function CFSocketNativeHandleCreate(so: socket_t): CFSocketNativeHandle {
 export function CFSocketNativeHandleGetSocket(fd: CFSocketNativeHandle): socket_t | null {
   const so = byFd.get(fd);
   if (so === undefined) return null;
-  if (so.dead) { // closed with sock_close behind the table's back: the number is free again
+  if ((sock_poll(so) & POLLNVAL) !== 0) { // closed with sock_close behind the table's back: the number is free again
     byFd.delete(fd);
     bySocket.delete(so);
     return null;

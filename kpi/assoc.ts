@@ -23,6 +23,7 @@
 
 import type { Socket } from '../stack/index.js';
 import { AF_MULTIPATH } from '../stack/index.js';
+import type { KpiSocket } from './sock-core.js';
 
 // ---- identifiers (bsd/sys/socket.h) ----
 
@@ -173,17 +174,15 @@ export class AssocTable {
 }
 
 /**
- * The table of a socket, created on first use. Keyed by the stack's Socket (a WeakMap: the table
- * goes with the socket); the port keeps it beside KpiSocket rather than in it so that the socket
- * KPI needs no field for it. A socket is multipath when its domain is AF_MULTIPATH (39).
+ * The table of a socket, created on first use and kept on its socket_t (it goes with the socket).
+ * A socket is multipath when its domain is AF_MULTIPATH (39).
  */
-const tables = new WeakMap<Socket, AssocTable>();
-
-export function assocTableOf(so: Socket): AssocTable {
-  let t = tables.get(so);
-  if (t === undefined) {
+export function assocTableOf(ks: KpiSocket): AssocTable {
+  let t = ks.assocTable;
+  if (t === null) {
+    const so = ks.so;
     t = new AssocTable(so, so.so_domain === AF_MULTIPATH);
-    tables.set(so, t);
+    ks.assocTable = t;
   }
   return t;
 }

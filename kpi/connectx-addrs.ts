@@ -5,10 +5,11 @@
 //
 // connectx (connectx.ts) → parseSockaddrList (source, destination) → selectAddr (socket's family)
 
-import { AF_INET, AF_UNSPEC, EAFNOSUPPORT, EFAULT, EINVAL, SOCK_DGRAM, SOCKADDR_IN6_LEN, SOCKADDR_IN_LEN } from '../stack/index.js';
-import { AF_INET6 } from '../stack/index.js';
-import type { Result } from '../stack/result.js';
-import { err, ok } from '../stack/result.js';
+import type { Result } from '../stack/index.js';
+import {
+  AF_INET, AF_UNSPEC, EAFNOSUPPORT, EFAULT, EINVAL, SOCK_DGRAM, SOCKADDR_IN6_LEN, SOCKADDR_IN_LEN, AF_INET6,
+  err, ok,
+} from '../stack/index.js';
 import { SOCKADDRLIST_MAX_ENTRIES } from './assoc.js';
 
 /** sizeof(struct sockaddr): every entry needs at least this many bytes left in the buffer. */

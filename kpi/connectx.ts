@@ -15,11 +15,10 @@
 
 import type { Box, InPcb } from '../stack/index.js';
 import {
-  EACCES, EBADF, EINPROGRESS, EINTR, EINVAL, EISCONN, EALREADY, ENETDOWN, ENETUNREACH, ENOTSOCK, ENXIO,
-  EOPNOTSUPP, Ev, IpAddr, SO_ACCEPTCONN, SO_BROADCAST, SOCK_STREAM, SOCKADDR_IN_LEN, AF_INET,
-  SS_ISCONNECTED, SS_ISCONNECTING, SS_NBIO, decodeSockaddr, sobind, soconnect, tcpcbOf,
+  EACCES, EBADF, EINPROGRESS, EINTR, EINVAL, EISCONN, EALREADY, ENETDOWN, ENOTSOCK, ENXIO,
+  EOPNOTSUPP, Ev, IpAddr, SO_ACCEPTCONN, SO_BROADCAST, SOCK_STREAM, SOCKADDR_IN_LEN, AF_INET, SS_ISCONNECTED,
+  SS_ISCONNECTING, SS_NBIO, sobind, soconnect, tcpcbOf, INP_DEAD,
 } from '../stack/index.js';
-import { INP_DEAD } from '../stack/inpcb/in-pcb.js';
 import type { KpiResult, errno_t, socket_t } from './kpi-socket.js';
 import { KpiSocket } from './kpi-socket.js';
 import { PENDING } from './sock-core.js';
@@ -95,7 +94,7 @@ export function connectx(
     so.so_state &= ~SS_ISCONNECTING;
     return e;
   }
-  const table = assocTableOf(so);
+  const table = assocTableOf(ks);
   table.connectxCount++;
   const rec = table.assoc.addConn(so, ifscope);
   if (connid !== null && connid !== undefined) connid.value = rec.connid;
@@ -152,24 +151,8 @@ function connectxLocked(ks: KpiSocket, srcs: Uint8Array[] | null, dsts: Uint8Arr
     const e = sobind(so, src);
     if (e !== 0) return e;
   }
-  if (!routable(ks, dst, pcb.ifscope)) return ENETUNREACH;
+  // No route to the destination (within ifscope): in_pcbconnect's source selection answers ENETUNREACH.
   return soconnect(so, dst, ks.now);
-}
-
-/**
- * in_pcbladdr's route check (XNU answers ENETUNREACH when no route leads to the destination): a
- * local, loopback, multicast or broadcast destination, or one the routing table reaches within
- * `ifscope`. The stack's source selection falls back to any interface's address and would let the
- * connect start, then time out; connectx.2 lists ENETUNREACH, so connectx checks first. A
- * destination the protocol will refuse anyway (bad length or family) passes to it.
- */
-function routable(ks: KpiSocket, dst: Uint8Array, ifscope: number): boolean {
-  const r = decodeSockaddr(dst, ks.so.so_domain);
-  if (!r.ok) return true;
-  const a = r.value.addr;
-  const ip = ks.kernel.stack.ip;
-  if (a.isUnspecified || a.isLoopback || a.isMulticast || ip.isLocalAddress(a) || ip.isBroadcast(a)) return true;
-  return ip.outputIfnet(a.family, a.bytes, 0, ifscope) !== null;
 }
 
 /**
@@ -205,7 +188,7 @@ export function peeloff(socket: socket_t | null, associd: sae_associd_t, new_so:
   const ks = connectxSocket(socket);
   if (typeof ks === 'number') return ks;
   if (new_so !== null && new_so !== undefined) new_so.value = null;
-  const table = assocTableOf(ks.so);
+  const table = assocTableOf(ks);
   if (!table.multipath) return EOPNOTSUPP;
   if ((associd !== SAE_ASSOCID_ANY && associd !== SAE_ASSOCID_ALL) || table.assoc.associd !== SAE_ASSOCID_ANY) return EINVAL;
   // MPTCP: detach the fallen-back initial subflow (table.fallback) into a socket with the

@@ -3,13 +3,11 @@
 // object with Darwin's field names and units (times in ms). Fields tcp_fill_info fills and the
 // stack has no source for are absent; see README-connectx.md.
 
-import type { Socket } from '../stack/index.js';
-import { TCPS_LISTEN } from '../stack/index.js';
-import type { InPcb } from '../stack/index.js';
+import type { Socket, InPcb } from '../stack/index.js';
 import {
-  intotcpcb, TF_FASTRECOVERY, TF_RCVD_SCALE, TF_RCVD_TSTMP, TF_REQ_SCALE, TF_REQ_TSTMP, TF_SACK_PERMIT,
-  TF_STREAMING_ON, TT_REXMT,
-} from '../stack/tcp/tcp-var.js';
+  TCPS_LISTEN, intotcpcb, TF_FASTRECOVERY, TF_RCVD_SCALE, TF_RCVD_TSTMP, TF_REQ_SCALE, TF_REQ_TSTMP,
+  TF_SACK_PERMIT, TF_STREAMING_ON, TT_REXMT,
+} from '../stack/index.js';
 
 // tcpi_options (bsd/netinet/tcp.h)
 export const TCPI_OPT_TIMESTAMPS = 0x01;

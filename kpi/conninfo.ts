@@ -10,8 +10,9 @@
 // per-connid semantics (a specific connid selects that connection, unknown: EINVAL).
 
 import type { Box, InPcb, Socket } from '../stack/index.js';
-import { EINVAL, ENXIO, IPPROTO_TCP, SS_ISCONNECTED, encodeSockaddr } from '../stack/index.js';
-import { INP_ANONPORT, INP_DEAD, INP_INADDR_ANY } from '../stack/inpcb/in-pcb.js';
+import {
+  EINVAL, ENXIO, IPPROTO_TCP, SS_ISCONNECTED, encodeSockaddr, INP_ANONPORT, INP_DEAD, INP_INADDR_ANY,
+} from '../stack/index.js';
 import type { errno_t, socket_t } from './kpi-socket.js';
 import type { KpiSocket } from './kpi-socket.js';
 import {
@@ -51,7 +52,7 @@ export function getassocids(socket: socket_t | null, cnt: Box<number> | null, ai
   if (cnt === null || cnt === undefined || aidp === null || aidp === undefined) return EINVAL;
   cnt.value = 0;
   aidp.value = null;
-  const table = assocTableOf(ks.so);
+  const table = assocTableOf(ks);
   if (!table.multipath && livePcb(ks.so) === null) return EINVAL;
   const ids = table.associds();
   cnt.value = ids.length;
@@ -74,7 +75,7 @@ export function getconnids(
   cnt.value = 0;
   cidp.value = null;
   const so = ks.so;
-  const table = assocTableOf(so);
+  const table = assocTableOf(ks);
   let ids: sae_connid_t[];
   if (table.multipath) {
     if (!table.assoc.matches(associd)) return EINVAL;
@@ -124,7 +125,7 @@ export function getconninfo(
 /** copyconninfo: the whole conninfo_t of a connection, or an errno. */
 export function conninfoOf(ks: KpiSocket, connid: sae_connid_t): conninfo_t | number {
   const so = ks.so;
-  const table = assocTableOf(so);
+  const table = assocTableOf(ks);
   if (!table.multipath) {
     if (connid !== SAE_CONNID_ANY && connid !== SAE_CONNID_ALL && connid !== 1) return EINVAL;
     return inGetConninfo(ks, so);

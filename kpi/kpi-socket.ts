@@ -9,6 +9,8 @@
 //   sock-opt.ts     getsockopt/setsockopt, ioctl, typed option helpers
 //   sock-upcall.ts  setupcall, setupcalls, catchevents
 //   sock-sim.ts     kpiRunUntil/kpiRun: `await`-style KPI code on a simulated network
+//   sock-poll.ts    sock_poll and the POLL* bits (readiness without reaching into the socket layer)
+//   kpi-timer.ts    kpiTimer: a callback at an instant of the kernel's clock (virtual in a simulation)
 // See kpi/README-section.md for the API shape, the blocking design and the documented-vs-XNU table.
 
 export type {
@@ -31,3 +33,5 @@ export {
 export { sock_catchevents, sock_setupcall, sock_setupcalls } from './sock-upcall.js';
 export { kpiRun, kpiRunUntil } from './sock-sim.js';
 export type { SimulationLike } from './sock-sim.js';
+export { sock_poll, POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL } from './sock-poll.js';
+export { KpiTimer, kpiTimer } from './kpi-timer.js';

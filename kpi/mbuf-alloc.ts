@@ -11,8 +11,10 @@
 // mbuf_allocpacket needs more than *maxchunks mbufs.
 
 import type { Box, MbufPool } from '../stack/index.js';
-import { EINVAL, ENOBUFS, ENOMEM, ENOTSUP, EWOULDBLOCK, mFreem, mFreemList } from '../stack/index.js';
-import { MCLBYTES, MBIGCLBYTES, M16KCLBYTES, MHLEN, MINCLSIZE } from '../stack/index.js';
+import {
+  EINVAL, ENOBUFS, ENOMEM, ENOTSUP, EWOULDBLOCK, mFreem, mFreemList, MCLBYTES, MBIGCLBYTES, M16KCLBYTES,
+  MHLEN, MINCLSIZE,
+} from '../stack/index.js';
 import type { mbuf_how_t, mbuf_t, mbuf_type_t } from './mbuf-constants.js';
 import { MBUF_TYPE_DATA, MBUF_WAITOK } from './mbuf-constants.js';
 import { isCount } from './mbuf-args.js';

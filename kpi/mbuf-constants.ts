@@ -5,11 +5,11 @@
 // client → kpi/kpi-mbuf.ts (barrel) → mbuf-constants.ts (this file), mbuf-access.ts, mbuf-chain.ts,
 // mbuf-alloc.ts → stack/mbuf
 
+import type { Mbuf } from '../stack/index.js';
 import {
   M_BCAST, M_EOR, M_EXT, M_FIRSTFRAG, M_FRAG, M_HASFCS, M_LASTFRAG, M_LOOP, M_MCAST, M_PKTHDR, M_PROMISC,
   MHLEN, MINCLSIZE, MLEN, MSIZE,
 } from '../stack/index.js';
-import type { Mbuf } from '../stack/index.js';
 
 /** mbuf_t: an mbuf of the stack's pool (the KPI hands out the stack's own objects, no wrapper). */
 export type mbuf_t = Mbuf;

@@ -4,18 +4,12 @@
 // sock_interrupt hook. Each is the so* operation of stack/socket plus the KPI's own checks and, where
 // XNU sleeps (connect, accept, linger), a Sleeper (sock-core.ts).
 
-import type { Box } from '../stack/socket/protosw.js';
-import type { Socket } from '../stack/socket/socket.js';
-import { Ev } from '../stack/socket/socket-events.js';
+import type { Box, Socket } from '../stack/index.js';
 import {
-  sobind, soclose, soconnect, sogetpeername, sogetsockname, solingerstart, soshutdown,
-} from '../stack/socket/so-ops.js';
-import { soaccept, soacceptdequeue, solisten } from '../stack/socket/so-listen.js';
-import {
-  HZ, MSG_DONTWAIT, MSG_USEUPCALL, SB_NOINTR, SO_ACCEPTCONN, SS_ISCONNECTED, SS_ISCONNECTING, SS_NBIO,
-  SS_PRIV,
-} from '../stack/socket/constants.js';
-import { EALREADY, EBADF, EDOM, EINPROGRESS, EINTR, EINVAL, ENOTSUP, EWOULDBLOCK } from '../stack/errno.js';
+  Ev, sobind, soclose, soconnect, sogetpeername, sogetsockname, solingerstart, soshutdown, soaccept,
+  soacceptdequeue, solisten, HZ, MSG_DONTWAIT, MSG_USEUPCALL, SB_NOINTR, SO_ACCEPTCONN, SS_ISCONNECTED,
+  SS_ISCONNECTING, SS_NBIO, SS_PRIV, EALREADY, EBADF, EDOM, EINPROGRESS, EINTR, EINVAL, ENOTSUP, EWOULDBLOCK,
+} from '../stack/index.js';
 import type { KpiResult, errno_t, sock_upcall, socket_t } from './sock-core.js';
 import { PENDING, isLive } from './sock-core.js';
 

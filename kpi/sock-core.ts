@@ -15,17 +15,12 @@
 // packet/timer → so* state change → sorwakeup/sowwakeup → SocketLayer.runDeferred
 //   → KpiSocket.onSocketEvent → sleepers retry (resolve) → sock_catchevents → sock_upcall
 
-import type { Stack } from '../stack/stack.js';
-import type { Socket } from '../stack/socket/socket.js';
-import { soreadable, sowriteable } from '../stack/socket/socket.js';
-import type { SocketListener } from '../stack/socket/socket-events.js';
-import { Ev, UPCALL_BOTH } from '../stack/socket/socket-events.js';
-import { Timer } from '../stack/time/timers.js';
-import type { TimerTarget } from '../stack/time/timers.js';
-import type { Instant } from '../stack/time/instant.js';
-import { SO_FILT_HINT_CONNECTED, SO_FILT_HINT_DISCONNECTED } from '../stack/socket/constants.js';
-import { EINVAL } from '../stack/errno.js';
+import type { Stack, Socket, SocketListener, TimerTarget, Instant } from '../stack/index.js';
+import {
+  soreadable, sowriteable, Ev, UPCALL_BOTH, Timer, SO_FILT_HINT_CONNECTED, SO_FILT_HINT_DISCONNECTED, EINVAL,
+} from '../stack/index.js';
 import { SOCK_UPCALL_WAITF } from './darwin-constants.js';
+import type { AssocTable } from './assoc.js';
 
 /** A Darwin errno (0 = success). Never -1, never thrown. */
 export type errno_t = number;
@@ -135,6 +130,8 @@ export class KpiKernel {
   constructor(readonly stack: Stack, readonly behaviour: KpiBehaviour) {}
 
   get documented(): boolean { return this.behaviour === 'documented'; }
+  /** The stack's name (for descriptions and logs). */
+  get name(): string { return this.stack.name; }
   get now(): Instant { return this.stack.env.clock.now(); }
 
   /**
@@ -274,6 +271,8 @@ export class KpiSocket implements SocketListener {
   closing = false;
   /** Closed: every call answers EINVAL (the C equivalent is a use after free). */
   dead = false;
+  /** @internal The connectx bookkeeping (kpi/assoc.ts), created on first use by assocTableOf. */
+  assocTable: AssocTable | null = null;
   private sleepers: Sleeper[] = [];
 
   constructor(

@@ -9,17 +9,12 @@
 //   send     FIONBIO (or MSG_NBIO) only            → EWOULDBLOCK; SO_SNDTIMEO bounds each sleep
 //            MSG_DONTWAIT does NOT make a send nonblocking (sosendcheck; §5.1 item 5, §11.4)
 
-import type { Mbuf } from '../stack/mbuf/mbuf.js';
-import { mFreem } from '../stack/mbuf/pool.js';
-import { mLength } from '../stack/mbuf/chain.js';
-import { MLEN, MT_CONTROL } from '../stack/mbuf/constants.js';
-import { Ev } from '../stack/socket/socket-events.js';
-import { sosend, sosendIsNonblocking } from '../stack/socket/so-send.js';
+import type { Mbuf } from '../stack/index.js';
 import {
-  SoRecvMsg, soreceive, soreceiveIsNonblocking, soreceivembuf, soreceiveWantsMore,
-} from '../stack/socket/so-receive.js';
-import { SB_NOINTR, SS_CANTRCVMORE } from '../stack/socket/constants.js';
-import { EBADF, EINTR, EINVAL, ENOMEM, EWOULDBLOCK } from '../stack/errno.js';
+  mFreem, mLength, MLEN, MT_CONTROL, Ev, sosend, sosendIsNonblocking, SoRecvMsg, soreceive,
+  soreceiveIsNonblocking, soreceivembuf, soreceiveWantsMore, SB_NOINTR, SS_CANTRCVMORE, EBADF, EINTR, EINVAL,
+  ENOMEM, EWOULDBLOCK,
+} from '../stack/index.js';
 import type { Box, KpiResult, KpiSocket, msghdr, socket_t } from './sock-core.js';
 import { PENDING, isLive } from './sock-core.js';
 

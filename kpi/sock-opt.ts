@@ -6,11 +6,10 @@
 // 16 bytes (tv_sec int64, tv_usec int32, 4 bytes padding), struct linger 8 bytes; typed helpers
 // below encode and decode them.
 
-import { SockOpt, SOPT_GET, SOPT_SET, readInt, readLinger, readTimeval, sooptInt, sooptLinger, sooptTimeval } from '../stack/socket/sockopt.js';
-import { sogetopt, sosetopt } from '../stack/socket/so-options.js';
-import { soioctl } from '../stack/socket/so-ops.js';
-import { SOL_SOCKET } from '../stack/socket/constants.js';
-import { EINVAL } from '../stack/errno.js';
+import {
+  SockOpt, SOPT_GET, SOPT_SET, readInt, readLinger, readTimeval, sooptInt, sooptLinger, sooptTimeval,
+  sogetopt, sosetopt, soioctl, SOL_SOCKET, EINVAL,
+} from '../stack/index.js';
 import type { Box, errno_t, socket_t } from './sock-core.js';
 import { isLive } from './sock-core.js';
 

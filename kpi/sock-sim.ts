@@ -8,7 +8,7 @@
 // (On a real TUN link no driver is needed: the real-time driver polls the stack from Node's event
 // loop and continuations run between its turns.)
 
-import type { Instant } from '../stack/time/instant.js';
+import type { Instant } from '../stack/index.js';
 
 /** What kpiRunUntil needs of a Simulation (stack/link/simulation.ts). */
 export interface SimulationLike {

@@ -5,7 +5,7 @@
 
 import type { errno_t, sock_evupcall, sock_upcall, socket_t } from './sock-core.js';
 import { isLive } from './sock-core.js';
-import { EINVAL } from '../stack/errno.js';
+import { EINVAL } from '../stack/index.js';
 
 /**
  * sock_setupcall(so, callback, context): replaces the socket's upcall (read and write on arm64 and

@@ -6,18 +6,15 @@
 //   sockaddr_in6: 0 sin6_len=28, 1 sin6_family=30, 2 sin6_port (BE), 4 sin6_flowinfo,
 //                 8 sin6_addr[16], 24 sin6_scope_id (host order, little-endian)
 
-import { IpAddr } from '../stack/wire/ip-addr.js';
-import type { IpFamily } from '../stack/wire/ip-addr.js';
-import type { Result } from '../stack/result.js';
-import { err, ok } from '../stack/result.js';
-import { decodeSockaddr, encodeSockaddr, formatSockaddr as formatSockaddrCore } from '../stack/socket/sockaddr.js';
-import type { SockAddr } from '../stack/socket/sockaddr.js';
-import { AF_INET, AF_INET6, SOCKADDR_IN6_LEN, SOCKADDR_IN_LEN } from '../stack/socket/constants.js';
-import { EAFNOSUPPORT, EINVAL } from '../stack/errno.js';
+import type { IpFamily, Result, SockAddr } from '../stack/index.js';
+import {
+  IpAddr, err, ok, decodeSockaddr, encodeSockaddr, formatSockaddr as formatSockaddrCore, AF_INET, AF_INET6,
+  SOCKADDR_IN6_LEN, SOCKADDR_IN_LEN, EAFNOSUPPORT, EINVAL,
+} from '../stack/index.js';
 import { SOCKADDR_STORAGE_LEN } from './darwin-constants.js';
 
-export type { SockAddr } from '../stack/socket/sockaddr.js';
-export { IpAddr } from '../stack/wire/ip-addr.js';
+export type { SockAddr } from '../stack/index.js';
+export { IpAddr } from '../stack/index.js';
 
 /** The address as an IpAddr: parsed from text ("198.18.0.1", "2001:db8::1"), or as given. */
 function toAddr(addr: IpAddr | string, family: IpFamily): IpAddr | null {

@@ -29,3 +29,12 @@ export type { UdpOptions } from './udp/udp.js';
 export { UdpStats } from './udp/udp-stats.js';
 export { InPcb, InPcbTable } from './inpcb/in-pcb.js';
 export * from './tcp/index.js';
+export { ok, err } from './result.js';
+export type { Result } from './result.js';
+export { INP_INADDR_ANY, INP_ANONPORT, INP_TIMEWAIT, INP_DEAD } from './inpcb/in-pcb.js';
+export {
+  intotcpcb, TF_ACKNOW, TF_DELACK, TF_NODELAY, TF_NOOPT, TF_SENTFIN, TF_REQ_SCALE, TF_RCVD_SCALE, TF_REQ_TSTMP,
+  TF_RCVD_TSTMP, TF_SACK_PERMIT, TF_NEEDFIN, TF_NOPUSH, TF_FORCEDATA, TF_RXWIN0SENT, TF_FASTRECOVERY,
+  TF_KEEPALIVE_ARMED, TF_CLOSED, TF_REQ_SACK, TF_CHILD, TF_WINUPDATE, TF_STRETCHACK, TF_STREAMING_ON, TF_MAXSEGSNT,
+  TT_REXMT, TT_PERSIST, TT_KEEP, TT_2MSL, TT_DELACK, TT_NTIMERS,
+} from './tcp/tcp-var.js';

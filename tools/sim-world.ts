@@ -10,6 +10,9 @@ import type { Impairments } from '../stack/link/sim-network.js';
 import { PcapngWriter, withPcap } from '../stack/link/pcapng.js';
 import type { LinkCaps } from '../stack/link/link.js';
 import { IpAddr, IpCidr } from '../stack/wire/ip-addr.js';
+import { DEFAULT_POOL_LIMITS } from '../stack/mbuf/pool.js';
+import type { MbufPoolLimits } from '../stack/mbuf/pool.js';
+import type { TcpProfile } from '../stack/tcp/tcp-profile.js';
 
 export interface SimHost {
   readonly name: string;
@@ -35,6 +38,10 @@ export interface SimWorldOptions {
   /** Record both hosts' links into this writer. */
   readonly pcap?: PcapngWriter;
   readonly caps?: Partial<LinkCaps>;
+  /** TCP kernel profile of both stacks (default XNU_PROFILE). */
+  readonly tcpProfile?: TcpProfile;
+  /** Mbuf pool limits per host, on top of the defaults (memory-pressure tests). */
+  readonly poolLimits?: { readonly a?: Partial<MbufPoolLimits>; readonly b?: Partial<MbufPoolLimits> };
 }
 
 const HOSTS = [
@@ -50,7 +57,12 @@ export function buildSimWorld(opts: SimWorldOptions): SimWorld {
   const hosts = HOSTS.map((h) => {
     const v4 = IpCidr.of(h.v4), v6 = IpCidr.of(h.v6);
     const link = net.attach(h.name, [v4, v6], opts.impairments, { mtu, ...opts.caps });
-    const stack = new Stack({ env: simEnv(sim.rng.nextU32(), sim.clock), name: h.name });
+    const limits = opts.poolLimits?.[h.name];
+    const stack = new Stack({
+      env: simEnv(sim.rng.nextU32(), sim.clock), name: h.name,
+      ...(limits !== undefined ? { poolLimits: { ...DEFAULT_POOL_LIMITS, ...limits } } : {}),
+      ...(opts.tcpProfile !== undefined ? { tcp: { profile: opts.tcpProfile } } : {}),
+    });
     const tapped = opts.pcap ? withPcap(link, opts.pcap, sim.clock) : link;
     stack.addInterface(tapped, { name: `sim-${h.name}`, addrs: [v4, v6] });
     sim.add(stack);

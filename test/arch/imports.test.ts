@@ -73,6 +73,8 @@ describe('architecture', () => {
         if (TOP_RANK[toTop]! > TOP_RANK[fromTop]!) bad.push(`${f.rel} -> ${target}`);
         // cfsocket reaches the stack only through kpi.
         if (fromTop === 'cfsocket' && toTop === 'stack') bad.push(`${f.rel} -> ${target} (cfsocket must use kpi/)`);
+        // kpi uses the stack only through its public entry.
+        if (fromTop === 'kpi' && toTop === 'stack' && target !== 'stack/index.ts') bad.push(`${f.rel} -> ${target} (kpi must use stack/index.ts)`);
         if (fromTop === 'stack' && toTop === 'stack' && !STACK_SHARED.has(target)) {
           const a = area(f.rel), b = area(target);
           const ra = STACK_RANK[a], rb = STACK_RANK[b];

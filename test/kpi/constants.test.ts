@@ -3,6 +3,8 @@
 
 import { describe, expect, it } from 'vitest';
 import * as K from '../../kpi/index.js';
+import * as StackErrno from '../../stack/errno.js';
+import * as StackSocketConstants from '../../stack/socket/constants.js';
 
 describe('Darwin constants exported by kpi/', () => {
   it('errno values (bsd/sys/errno.h)', () => {
@@ -72,5 +74,13 @@ describe('Darwin constants exported by kpi/', () => {
 
   it('the upcall waitf is MBUF_DONTWAIT', () => {
     expect(K.SOCK_UPCALL_WAITF).toBe(1);
+  });
+
+  it('re-exports every errno and socket constant of the stack (darwin-constants.ts lists them by name)', () => {
+    const k = K as Record<string, unknown>;
+    const missing = Object.entries({ ...StackErrno, ...StackSocketConstants })
+      .filter(([name, v]) => k[name] !== v)
+      .map(([name]) => name);
+    expect(missing).toEqual([]);
   });
 });

@@ -8,12 +8,7 @@ import type { SimHost, SimWorld } from '../../tools/sim-world.js';
 import type { Impairments } from '../../stack/link/sim-network.js';
 import type { LinkCaps } from '../../stack/link/link.js';
 import { Stack } from '../../stack/stack.js';
-import { simEnv } from '../../stack/env.js';
-import { Simulation } from '../../stack/link/simulation.js';
-import { SimNetwork } from '../../stack/link/sim-network.js';
-import { DEFAULT_POOL_LIMITS } from '../../stack/mbuf/index.js';
 import type { MbufPoolLimits } from '../../stack/mbuf/index.js';
-import { IpCidr } from '../../stack/wire/ip-addr.js';
 import type { Socket } from '../../stack/socket/socket.js';
 import { encodeSockaddr } from '../../stack/socket/sockaddr.js';
 import { SockOpt, sooptInt, sooptLinger, readInt } from '../../stack/socket/sockopt.js';
@@ -47,48 +42,24 @@ export interface TcpWorldOptions {
   readonly caps?: Partial<LinkCaps>;
   /** Installed on both stacks (see setTcpProfile). */
   readonly profile?: TcpProfile;
-  /** Mbuf pool limits per host (buildSimWorld has none: with these the world is built here, the same way). */
+  /** Mbuf pool limits per host. */
   readonly poolLimits?: { readonly a?: Partial<MbufPoolLimits>; readonly b?: Partial<MbufPoolLimits> };
 }
 
-/** buildSimWorld plus, when asked, a TcpProfile on both stacks and mbuf pool limits. */
+/** buildSimWorld with, when asked, a TcpProfile on both stacks and per-host mbuf pool limits. */
 export function tcpWorld(o: TcpWorldOptions): SimWorld {
-  const w = o.poolLimits === undefined
-    ? buildSimWorld({ seed: o.seed, impairments: o.impairments, mtu: o.mtu, caps: o.caps })
-    : buildLimitedWorld(o, o.poolLimits);
-  if (o.profile !== undefined) for (const h of [w.a, w.b]) setTcpProfile(h.stack, o.profile);
-  return w;
-}
-
-/** tools/sim-world.ts's buildSimWorld with per-host mbuf pool limits (same addresses, same seeding order). */
-function buildLimitedWorld(o: TcpWorldOptions, limits: { readonly a?: Partial<MbufPoolLimits>; readonly b?: Partial<MbufPoolLimits> }): SimWorld {
-  const sim = new Simulation({ seed: o.seed });
-  const net = new SimNetwork({ rng: sim.rng.fork() });
-  sim.add(net);
-  const spec = [
-    { name: 'a', v4: '198.18.0.1/24', v6: '2001:db8::1/64', limits: limits.a },
-    { name: 'b', v4: '198.18.0.2/24', v6: '2001:db8::2/64', limits: limits.b },
-  ];
-  const hosts = spec.map((h) => {
-    const v4 = IpCidr.of(h.v4), v6 = IpCidr.of(h.v6);
-    const link = net.attach(h.name, [v4, v6], o.impairments, { mtu: o.mtu ?? 1500, ...o.caps });
-    const poolLimits = h.limits === undefined ? undefined : { ...DEFAULT_POOL_LIMITS, ...h.limits };
-    const stack = new Stack({ env: simEnv(sim.rng.nextU32(), sim.clock), name: h.name, poolLimits });
-    stack.addInterface(link, { name: `sim-${h.name}`, addrs: [v4, v6] });
-    sim.add(stack);
-    return { name: h.name, stack, v4: v4.addr, v6: v6.addr };
+  return buildSimWorld({
+    seed: o.seed, impairments: o.impairments, mtu: o.mtu, caps: o.caps,
+    ...(o.profile !== undefined ? { tcpProfile: o.profile } : {}),
+    ...(o.poolLimits !== undefined ? { poolLimits: o.poolLimits } : {}),
   });
-  return { seed: o.seed, sim, net, a: hosts[0]!, b: hosts[1]! };
 }
 
 // ---- the peek helper: everything below the socket layer goes through these functions ----
 
-/**
- * Installs `p` as the stack's TCP profile. buildSimWorld takes no TcpOptions, so the profile is
- * swapped on the Tcp object before any connection exists (tcpcbs read tcp.profile when created).
- */
+/** Installs `p` as the stack's TCP profile (sysctl-style: applies from now on). */
 export function setTcpProfile(stack: Stack, p: TcpProfile): void {
-  (stack.tcp as { profile: TcpProfile }).profile = p;
+  stack.tcp.setProfile(p);
 }
 
 /** The tcps_* counters (tcpstat) of a stack's TCP, by name. */
