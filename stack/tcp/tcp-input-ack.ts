@@ -18,7 +18,7 @@ import {
   TCPS_SYN_RECEIVED, TCPS_TIME_WAIT,
 } from './tcp-fsm.js';
 import {
-  TF_CHILD, TF_CLOSED, TF_SENTFIN, TF_FASTRECOVERY, TF_NEEDFIN, TF_RCVD_TSTMP, TF_SACK_PERMIT, TT_2MSL, TT_KEEP,
+  TF_CHILD, TF_CLOSED, TF_SENTFIN, TF_FASTRECOVERY, TF_NEEDFIN, TF_RCVD_TSTMP, TF_REQ_TSTMP, TF_SACK_PERMIT, TT_2MSL, TT_KEEP,
   TT_PERSIST, TT_REXMT, Tcpcb,
 } from './tcp-var.js';
 import { ipHdrLen, tcpChallengeAckAllowed, tcpClose, tcpRespondTp, tcpTimeWait, tcpTsval } from './tcp-subr.js';
@@ -30,6 +30,7 @@ import { tcpReassPresent } from './tcp-input-data.js';
 import { SEG_CONTINUE, SEG_DONE, tcpDropWithReset } from './tcp-input.js';
 import { tcpDropAfterAck } from './tcp-input-sync.js';
 import { TH_ACK } from '../wire/tcp.js';
+import { initialWindowBytes } from './tcp-cc-newreno.js';
 
 /** TCPOLEN of the largest options a data segment may carry (for TSO sizing). */
 const MAX_OPTLEN = 40;
@@ -97,6 +98,7 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
     }
     tp.t_rtttime = -1;
     tp.t_rxtshift = 0;
+    tp.t_rxtstart = 0;
     tp.t_rxtcur = tp.rtt.rtoUs();
     if (tp.snd_una === tp.snd_max) tcpClearTimer(tp, TT_REXMT);
     tcpEstablished(tcp, tp, now);
@@ -145,6 +147,13 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
 
   // ---- new data acknowledged ----
   const acked = seqSub(c.ack, tp.snd_una);
+  // XNU tcp_bad_rexmt_check: an ACK for data sent before the first RTO of this episode means the
+  // timeout was spurious; undo it (its RTT includes the delay that caused it: not sampled).
+  const badRexmt = tp.t_rxtshift > 0 && tcpDetectBadRexmt(tcp, tp, now);
+  if (badRexmt) {
+    st.tcps_sndrexmitbad++;
+    tcpBadRexmtRestoreState(tcp, tp, acked, now);
+  }
   const inRecovery = (tp.t_flags & TF_FASTRECOVERY) !== 0;
   if (inRecovery) {
     if (seqGe(c.ack, tp.snd_recover)) {
@@ -165,7 +174,13 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
 
   // RTT (RFC 7323 §4.1 RTTM with TSecr; otherwise the timed segment, Karn's rule via t_rtttime).
   let sampled = false;
-  if (tp.t_rtttime >= 0 && seqGt(c.ack, tp.t_rtseq)) {
+  if (badRexmt) {
+    // XNU sets TF_RECOMPUTE_RTT and t_rtttime = 0 instead of sampling; the backoff ends.
+    tp.t_rtttime = -1;
+    tp.t_rxtshift = 0;
+    tp.t_rxtstart = 0;
+    tp.t_rxtcur = tp.rtt.rtoUs();
+  } else if (tp.t_rtttime >= 0 && seqGt(c.ack, tp.t_rtseq)) {
     tp.rtt.sample(now - tp.t_rtttime);
     tp.t_rtttime = -1;
     sampled = true;
@@ -179,6 +194,7 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
   if (sampled) {
     st.tcps_rttupdated++;
     tp.t_rxtshift = 0;
+    tp.t_rxtstart = 0;
     tp.t_rxtcur = tp.rtt.rtoUs();
   }
 
@@ -290,6 +306,9 @@ function tcpDupAck(tcp: Tcp, tp: Tcpcb, now: Instant): boolean {
     if (sackOn) {
       st.tcps_sack_recovery_episode++;
       tp.snd_highrxt = tp.snd_nxt;
+      // RFC 6675 §5 (4.3): "set both HighRxt and RescueRxt to the highest sequence number in the
+      // retransmitted segment" (no rescue before the cumulative ACK passes it).
+      tp.snd_rescuerxt = tp.snd_nxt;
       tp.snd_cwnd = ocwnd;
       if (seqGt(onxt, tp.snd_nxt)) tp.snd_nxt = onxt;
       tcpOutput(tcp, tp, now);
@@ -331,4 +350,42 @@ function tcpNewRenoPartialAck(tcp: Tcp, tp: Tcpcb, acked: number, now: Instant):
   if (seqGt(onxt, tp.snd_nxt)) tp.snd_nxt = onxt;
   tp.snd_cwnd = tp.snd_cwnd > acked ? tp.snd_cwnd - acked : 0;
   tp.snd_cwnd += tp.t_maxseg;
+}
+
+/** TSTMP_SUPPORTED: both sides use timestamps. */
+const tstmpSupported = (tp: Tcpcb): boolean =>
+  (tp.t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) === (TF_REQ_TSTMP | TF_RCVD_TSTMP);
+
+/**
+ * XNU tcp_detect_bad_rexmt with rxtime = t_rxtstart: with timestamps, the ACK's TSecr predates the
+ * first retransmission (TSTMP_LT(to_tsecr, rxtime)); without, only one RTO happened and the ACK
+ * came within SRTT/2 of it (bad_rexmt_win = t_srtt >> (TCP_RTT_SHIFT + 1)).
+ */
+function tcpDetectBadRexmt(tcp: Tcp, tp: Tcpcb, now: Instant): boolean {
+  if (tp.t_rxtstart === 0) return false;
+  if (tstmpSupported(tp)) {
+    const o = tcp.optScratch;
+    return o.tsPresent && o.tsEcr !== 0 && ((o.tsEcr - tp.t_rxtstart) | 0) < 0;
+  }
+  return tp.t_rxtshift === 1 && ((tcpTsval(tp, now) - tp.t_rxtstart) | 0) < tp.rtt.srttUs / 2000;
+}
+
+/**
+ * XNU tcp_bad_rexmt_restore_state. The congestion controller undoes the RTO ('rto-undo': cwnd,
+ * ssthresh and its own state as before the timeout). With timestamps (RFC 4015 §3.2) cwnd is
+ * then FlightSize + min(acked, IW); without, a recovery the RTO interrupted resumes. cwnd is at
+ * least IW; snd_recover comes back and snd_nxt goes to snd_max (no go-back-N resend).
+ */
+function tcpBadRexmtRestoreState(tcp: Tcp, tp: Tcpcb, acked: number, now: Instant): void {
+  tp.cc.congSignal(tp, 'rto-undo', now);
+  const iw = initialWindowBytes(tp.t_maxseg, tcp.profile.initialWindowSegments);
+  if (tstmpSupported(tp)) {
+    const fsize = seqSub(tp.snd_max, tcp.inp.ack);
+    tp.snd_cwnd = fsize + (acked < iw ? acked : iw);
+  } else if (tp.t_wasfrecovery) {
+    tp.t_flags |= TF_FASTRECOVERY;
+  }
+  if (tp.snd_cwnd < iw) tp.snd_cwnd = iw;
+  tp.snd_recover = tp.snd_recover_prev;
+  tp.snd_nxt = tp.snd_max;
 }

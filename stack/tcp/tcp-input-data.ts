@@ -104,6 +104,7 @@ export function tcpInputStep6(tcp: Tcp, tp: Tcpcb, m: Mbuf, needOutput: boolean,
       } else {
         st.tcps_rcvoopack++;
         st.tcps_rcvoobyte += c.tlen;
+        tp.t_rxoutoforderbytes += c.tlen;
         if (c.tlen > 0) tp.sackRcv.noteArrival(c.seq, seqAdd(c.seq, c.tlen));
         // RFC 2883 §4 (4): the part that was already held is reported as the first (D-SACK) block.
         if (r === 'partial-duplicate' && tp.reass.dupStart !== tp.reass.dupEnd) {

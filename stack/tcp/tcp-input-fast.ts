@@ -50,8 +50,9 @@ export function tcpHeaderPrediction(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant):
   const sackOn = (tp.t_flags & TF_SACK_PERMIT) !== 0;
 
   if (c.tlen === 0) {
+    // After an RTO (t_rxtshift > 0) the general path runs: it checks for a spurious timeout.
     if (!seqGt(c.ack, tp.snd_una) || !seqLe(c.ack, tp.snd_max) || tp.snd_cwnd < tp.snd_ssthresh ||
-        (tp.t_flags & TF_FASTRECOVERY) !== 0 ||
+        (tp.t_flags & TF_FASTRECOVERY) !== 0 || tp.t_rxtshift !== 0 ||
         (sackOn ? o.sackCount !== 0 || tp.scoreboard.rangeCount !== 0 : tp.t_dupacks >= REXMT_THRESH)) {
       return false;
     }
@@ -77,6 +78,7 @@ export function tcpHeaderPrediction(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant):
     if (sampled) {
       st.tcps_rttupdated++;
       tp.t_rxtshift = 0;
+      tp.t_rxtstart = 0;
       tp.t_rxtcur = tp.rtt.rtoUs();
     }
     const acked = seqSub(c.ack, tp.snd_una);

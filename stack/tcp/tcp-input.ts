@@ -152,6 +152,8 @@ export function tcpInput(tcp: Tcp, m: Mbuf, info: IpInputInfo, now: Instant): vo
       continue;
     }
     tp.t_rcvtime = now;
+    tp.t_rxpackets++;
+    tp.t_rxbytes += c.tlen;
     if (tp.t_keepprobes !== 0) {
       // The peer answered: back to a full idle period before the next probe.
       tp.t_keepprobes = 0;
@@ -298,6 +300,8 @@ function tcpInputListen(tcp: Tcp, lt: Tcpcb, m: Mbuf, now: Instant): void {
   tp.t_keepcnt = lt.t_keepcnt;
   tp.t_keepinit = lt.t_keepinit;
   tp.t_notsent_lowat = lt.t_notsent_lowat;
+  // XNU tcp_input: the child inherits TF_RXTFINDROP | TF_NOTIMEWAIT from the listener.
+  tp.t_notimewait = lt.t_notimewait;
   tp.iss = tcp.isn.isn(pcb.laddr.bytes, pcb.lport, pcb.faddr.bytes, pcb.fport, now);
   tp.ts_offset = tcp.isn.tsOffset(pcb.laddr.bytes, pcb.lport, pcb.faddr.bytes, pcb.fport);
   tp.snd_una = tp.snd_nxt = tp.snd_max = tp.snd_up = tp.snd_recover = tp.snd_highrxt = tp.iss;

@@ -125,11 +125,15 @@ export function tcpSendSegment(
 
   // ---- counters ----
   st.tcps_sndtotal++;
+  tp.t_txpackets += nseg;
+  tp.t_txbytes += len;
   if (len > 0) {
     if (forced && len === 1 && tp.snd_wnd === 0) st.tcps_sndprobe++;
     else if (sackRxmit || seqLt(seq, tp.snd_max)) {
       st.tcps_sndrexmitpack += nseg;
       st.tcps_sndrexmitbyte += len;
+      tp.t_txretransmitpackets += nseg;
+      tp.t_txretransmitbytes += len;
       if (sackRxmit) {
         st.tcps_sack_rexmits++;
         st.tcps_sack_rexmit_bytes += len;

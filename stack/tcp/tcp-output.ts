@@ -96,6 +96,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb, now: Instant): number {
     let sendalot = false;
     let len = 0;
     let sackRxmit = false;
+    let rescue = false;
     let pipeLimited = false;
     let segSeq = tp.snd_nxt;
 
@@ -128,6 +129,19 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb, now: Instant): number {
           len = seqSub(rng.end, rng.start);
           off = seqSub(rng.start, tp.snd_una);
           tcp.stats.tcps_sack_rule3++;
+        } else if (seqGt(tp.snd_una, tp.snd_rescuerxt) &&
+            tp.scoreboard.rescueSeg(tp.snd_una, seqAdd(tp.snd_una, Math.min(seqSub(tp.snd_max, tp.snd_una), sbcc0)), tp.t_maxseg, rng)) {
+          // Rule (4), RFC 6675 §4: "If the conditions for rules (1), (2), and (3) fail, but
+          // HighACK > RescueRxt (or RescueRxt is undefined), then one segment of upto SMSS octets
+          // that MUST include the highest outstanding unSACKed sequence number SHOULD be returned,
+          // and RescueRxt set to RecoveryPoint. HighRxt MUST NOT be updated."
+          sackRxmit = true;
+          rescue = true;
+          segSeq = rng.start;
+          len = seqSub(rng.end, rng.start);
+          off = seqSub(rng.start, tp.snd_una);
+          tp.snd_rescuerxt = tp.snd_recover;
+          tcp.stats.tcps_sack_rescue++;
         } else {
           sendwin = off;
         }
@@ -245,7 +259,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb, now: Instant): number {
     }
     const e = tcpSendSegment(tcp, tp, segSeq, off, len, flags, optlen, recwin, tso, sackRxmit, winupdate, now);
     if (e !== 0) return e;
-    if (sackRxmit) tp.snd_highrxt = seqMax(tp.snd_highrxt, seqAdd(segSeq, len));
+    if (sackRxmit && !rescue) tp.snd_highrxt = seqMax(tp.snd_highrxt, seqAdd(segSeq, len));
     if (!sendalot && !sackRxmit) return 0;
   }
   return 0;

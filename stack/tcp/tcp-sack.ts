@@ -268,6 +268,32 @@ export class SackScoreboard {
   }
 
   /**
+   * RFC 6675 §4 NextSeg() rule (4), the segment only: up to SMSS unSACKed octets ending with the
+   * highest outstanding unSACKed octet below `end` (snd_max, or the last buffer byte when a FIN
+   * occupies snd_max) — "one segment of up to SMSS octets that MUST include the highest
+   * outstanding unSACKed sequence number". The caller checks HighACK > RescueRxt and records it.
+   */
+  rescueSeg(sndUna: Seq, end: Seq, smss: number, out: { start: Seq; end: Seq }): boolean {
+    this.ackedThrough(sndUna);
+    const st = this.starts, en = this.ends;
+    // Walk down from the top past the ranges that cover it; the run below is unSACKed.
+    let hi = end;
+    let lo = sndUna;
+    for (let i = this.n - 1; i >= 0; i--) {
+      if (seqLt(en[i]!, hi)) {
+        lo = en[i]!;
+        break;
+      }
+      if (seqLt(st[i]!, hi)) hi = st[i]!;
+    }
+    if (seqLt(lo, sndUna)) lo = sndUna;
+    if (!seqLt(lo, hi)) return false;
+    out.end = hi;
+    out.start = seqSub(hi, lo) > smss ? seqAdd(hi, -smss) : lo;
+    return true;
+  }
+
+  /**
    * RFC 6675 §4 SetPipe(): over every unSACKed octet in [sndUna, sndMax), one for each that is not
    * IsLost (still presumed in the network) plus one for each below highRxt (retransmitted).
    */

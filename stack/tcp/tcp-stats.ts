@@ -184,6 +184,10 @@ export class TcpStats {
   tcps_sack_rexmit_bytes = 0;
   /** SACK retransmissions chosen by RFC 6675 NextSeg rule (3) (not yet lost, no new data to send). */
   tcps_sack_rule3 = 0;
+  /** Rescue retransmissions (RFC 6675 NextSeg rule (4)): at most one per SACK recovery episode. */
+  tcps_sack_rescue = 0;
+  /** Spurious retransmission timeouts detected and undone (XNU tcp_bad_rexmt_check). */
+  tcps_sndrexmitbad = 0;
   /** Segments sent by limited transmit (RFC 3042). */
   tcps_limitedxmit = 0;
   /** Congestion window reduced after idle (RFC 7661/2861 restart). */

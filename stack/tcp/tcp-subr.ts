@@ -155,6 +155,12 @@ export function tcpClose(tcp: Tcp, tp: Tcpcb): void {
  * retransmitted FINs (RFC 9293 §3.10.7.4) and to guard the 4-tuple.
  */
 export function tcpTimeWait(tcp: Tcp, tp: Tcpcb, now: Instant): void {
+  // TCP_NOTIMEWAIT (XNU TF_NOTIMEWAIT, tcp_input: TF_CLOSING instead of add_to_time_wait): the
+  // connection closes at once; callers have already sent the last ACK.
+  if (tp.t_notimewait) {
+    tcpClose(tcp, tp);
+    return;
+  }
   tp.t_state = TCPS_TIME_WAIT;
   tcpCancelTimers(tcp, tp);
   tcpSetTimer(tcp, tp, TT_2MSL, now + 2 * tcp.profile.mslMs * 1000);

@@ -20,7 +20,7 @@ import {
   TF_ACKNOW, TF_CLOSED, TF_DELACK, TF_FASTRECOVERY, TF_FORCEDATA, TF_REQ_SACK, TF_REQ_SCALE,
   TF_REQ_TSTMP, TF_STRETCHACK, TT_2MSL, TT_DELACK, TT_KEEP, TT_NTIMERS, TT_PERSIST, TT_REXMT, Tcpcb,
 } from './tcp-var.js';
-import { tcpClose, tcpDrop, tcpRespondTp } from './tcp-subr.js';
+import { tcpClose, tcpDrop, tcpRespondTp, tcpTsval } from './tcp-subr.js';
 import { tcpOutput } from './tcp-output.js';
 import { tcpResetStretchAck } from './tcp-delack.js';
 
@@ -105,13 +105,24 @@ export function tcpTimers(tcp: Tcp, tp: Tcpcb, now: Instant): void {
 function tcpTimerRexmt(tcp: Tcp, tp: Tcpcb, now: Instant): void {
   const p = tcp.profile;
   const st = tcp.stats;
-  if (++tp.t_rxtshift > p.maxRxtShift) {
+  // XNU tcp_timers TCPT_REXMT: drop after maxRxtShift retransmissions, or once this episode has
+  // retransmitted for TCP_RXT_CONNDROPTIME (tcp_now - t_rxtstart >= t_rxt_conndroptime).
+  if (++tp.t_rxtshift > p.maxRxtShift ||
+      (tp.t_rxt_conndroptime > 0 && tp.t_rxtstart !== 0 &&
+       ((tcpTsval(tp, now) - tp.t_rxtstart) | 0) >= tp.t_rxt_conndroptime)) {
     tp.t_rxtshift = p.maxRxtShift;
     st.tcps_timeoutdrop++;
     tcpDrop(tcp, tp, ETIMEDOUT, now);
     return;
   }
   st.tcps_rexmttimeo++;
+  if (tp.t_rxtshift === 1 && tp.t_state === TCPS_ESTABLISHED) {
+    // XNU: the time this retransmission episode started (our TSval clock, so a TSecr compares
+    // with it) and tcp_rexmt_save_state, for tcp_bad_rexmt_restore_state if the RTO was spurious.
+    tp.t_rxtstart = tcpTsval(tp, now) || 1;
+    tp.snd_recover_prev = tp.snd_recover;
+    tp.t_wasfrecovery = (tp.t_flags & TF_FASTRECOVERY) !== 0;
+  }
   // XNU tcp_timers (TCPT_REXMT): tcp_syn_backoff only in SYN_SENT; a SYN-ACK (SYN_RECEIVED)
   // backs off on the regular tcp_backoff table like data (FreeBSD tcp_timer_rexmt alike).
   tp.t_rxtcur = tp.rtt.backoffUs(tp.t_rxtshift, tp.t_state === TCPS_SYN_SENT ? p.synBackoff : p.backoff);

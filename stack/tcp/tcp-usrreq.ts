@@ -15,7 +15,7 @@ import { PRUS_OOB } from '../socket/protosw.js';
 import type { Socket } from '../socket/socket.js';
 import { socantsendmore, soisconnecting, soisdisconnected, soisdisconnecting, soreserve } from '../socket/socket.js';
 import type { SockOpt } from '../socket/sockopt.js';
-import { SOPT_SET, sooptcopyinInt, sooptcopyoutInt } from '../socket/sockopt.js';
+import { SOPT_SET, sooptcopyinInt, sooptcopyout, sooptcopyoutInt } from '../socket/sockopt.js';
 import { decodeSockaddr, encodeSockaddr, familyOfAf } from '../socket/sockaddr.js';
 import {
   IPPROTO_TCP, MSG_PEEK, SB_AUTOSIZE, SOF_NOTSENT_LOWAT, SOL_SOCKET, SO_KEEPALIVE, SO_LINGER,
@@ -32,13 +32,14 @@ import {
   TCPS_LISTEN, TCPS_SYN_RECEIVED, TCPS_SYN_SENT, TCPS_TIME_WAIT,
 } from './tcp-fsm.js';
 import {
-  TCPOOB_HADDATA, TCPOOB_HAVEDATA, TF_CLOSED, TF_FORCEDATA, TF_NEEDFIN, TF_NODELAY, TF_NOOPT,
-  TF_NOPUSH, TF_RCVD_TSTMP, TF_REQ_TSTMP, TT_2MSL, TT_KEEP, Tcpcb, intotcpcb,
+  TCPOOB_HADDATA, TCPOOB_HAVEDATA, TF_CLOSED, TF_FASTRECOVERY, TF_FORCEDATA, TF_NEEDFIN, TF_NODELAY, TF_NOOPT,
+  TF_NOPUSH, TF_RCVD_SCALE, TF_RCVD_TSTMP, TF_REQ_SCALE, TF_REQ_TSTMP, TF_SACK_PERMIT, TT_2MSL, TT_KEEP,
+  TT_REXMT, Tcpcb, intotcpcb,
 } from './tcp-var.js';
 import {
   tcpClose, tcpDetachSocket, tcpDrop, tcpMssopt, tcpNewTcpcb, tcpRequestScale, TCPOLEN_TSTAMP_APPA,
 } from './tcp-subr.js';
-import { keepIdleUs, keepInitUs, tcpSetTimer } from './tcp-timers.js';
+import { keepIdleUs, keepInitUs, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
 import { tcpOutput } from './tcp-output.js';
 
 // IPPROTO_TCP option names (bsd/netinet/tcp.h, tcp_private.h; xnu-sockets.md §1.4).
@@ -51,6 +52,71 @@ export const TCP_CONNECTIONTIMEOUT = 0x20;
 export const TCP_KEEPINTVL = 0x101;
 export const TCP_KEEPCNT = 0x102;
 export const TCP_NOTSENT_LOWAT = 0x201;
+/** Seconds of retransmission after which the connection is dropped (XNU tcp.h). */
+export const TCP_RXT_CONNDROPTIME = 0x80;
+/** getsockopt only: struct tcp_connection_info (XNU tcp.h). */
+export const TCP_CONNECTION_INFO = 0x106;
+/** Close instead of entering TIME_WAIT (XNU tcp_private.h). */
+export const TCP_NOTIMEWAIT = 0x208;
+
+// struct tcp_connection_info (XNU bsd/netinet/tcp.h), little-endian, 8-byte aligned:
+//   0 u8 tcpi_state, 1 u8 tcpi_snd_wscale, 2 u8 tcpi_rcv_wscale, 3 u8 __pad1,
+//   4 u32 tcpi_options, 8 tcpi_flags, 12 tcpi_rto (ms), 16 tcpi_maxseg, 20 tcpi_snd_ssthresh,
+//   24 tcpi_snd_cwnd, 28 tcpi_snd_wnd, 32 tcpi_snd_sbbytes, 36 tcpi_rcv_wnd, 40 tcpi_rttcur (ms),
+//   44 tcpi_srtt (ms), 48 tcpi_rttvar (ms), 52 u32 tcpi_tfo_* bitfield (15 bits) + __pad2,
+//   56 u64 tcpi_txpackets, 64 tcpi_txbytes, 72 tcpi_txretransmitbytes, 80 tcpi_rxpackets,
+//   88 tcpi_rxbytes, 96 tcpi_rxoutoforderbytes, 104 tcpi_txretransmitpackets; 112 bytes.
+export const TCP_CONNECTION_INFO_LEN = 112;
+export const TCPCI_OPT_TIMESTAMPS = 0x1;
+export const TCPCI_OPT_SACK = 0x2;
+export const TCPCI_OPT_WSCALE = 0x4;
+export const TCPCI_OPT_ECN = 0x8;
+export const TCPCI_FLAG_LOSSRECOVERY = 0x1;
+export const TCPCI_FLAG_REORDERING_DETECTED = 0x2;
+
+/**
+ * XNU tcp_connection_fill_info: zeroed, the state always; the rest only past LISTEN. The TFO bits
+ * are 0 (no TFO); ECN is never on; no reordering detection (TCPCI_FLAG_REORDERING_DETECTED).
+ */
+export function tcpConnectionInfo(tp: Tcpcb): Uint8Array {
+  const b = new Uint8Array(TCP_CONNECTION_INFO_LEN);
+  const dv = new DataView(b.buffer);
+  const u32 = (off: number, v: number): void => dv.setUint32(off, Math.max(0, Math.min(0xffffffff, Math.floor(v))), true);
+  const u64 = (off: number, v: number): void => {
+    dv.setUint32(off, v % 0x100000000, true);
+    dv.setUint32(off + 4, Math.floor(v / 0x100000000), true);
+  };
+  b[0] = tp.t_state;
+  if (tp.t_state <= TCPS_LISTEN) return b;
+  let options = 0;
+  if ((tp.t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) === (TF_REQ_TSTMP | TF_RCVD_TSTMP)) options |= TCPCI_OPT_TIMESTAMPS;
+  if ((tp.t_flags & TF_SACK_PERMIT) !== 0) options |= TCPCI_OPT_SACK;
+  if ((tp.t_flags & (TF_REQ_SCALE | TF_RCVD_SCALE)) === (TF_REQ_SCALE | TF_RCVD_SCALE)) {
+    options |= TCPCI_OPT_WSCALE;
+    b[1] = tp.snd_scale;
+    b[2] = tp.rcv_scale;
+  }
+  u32(4, options);
+  u32(8, (tp.t_flags & TF_FASTRECOVERY) !== 0 || tp.t_rxtshift > 0 ? TCPCI_FLAG_LOSSRECOVERY : 0);
+  u32(12, tcpTimerArmed(tp, TT_REXMT) ? tp.t_rxtcur / 1000 : 0);
+  u32(16, tp.t_maxseg);
+  u32(20, tp.snd_ssthresh);
+  u32(24, tp.snd_cwnd);
+  u32(28, tp.snd_wnd);
+  u32(32, tp.so === null ? 0 : tp.so.so_snd.sb_cc);
+  u32(36, tp.rcv_wnd);
+  u32(40, tp.rtt.lastRttUs / 1000);
+  u32(44, tp.rtt.srttUs / 1000);
+  u32(48, tp.rtt.rttvarUs / 1000);
+  u64(56, tp.t_txpackets);
+  u64(64, tp.t_txbytes);
+  u64(72, tp.t_txretransmitbytes);
+  u64(80, tp.t_rxpackets);
+  u64(88, tp.t_rxbytes);
+  u64(96, tp.t_rxoutoforderbytes);
+  u64(104, tp.t_txretransmitpackets);
+  return b;
+}
 
 /** UINT32_MAX / TCP_RETRANSHZ: the largest seconds value the time options accept. */
 const MAX_TIME_SEC = Math.floor(0xffffffff / 1000);
@@ -366,6 +432,14 @@ export class TcpUsrreqs implements PrUsrreqs {
           tcpSetTimer(tcp, tp, TT_KEEP, now + keepInitUs(tcp, tp));
         }
         return 0;
+      case TCP_RXT_CONNDROPTIME:
+        // XNU: optval < 0 → EINVAL; t_rxt_conndroptime = optval * TCP_RETRANSHZ.
+        if (v < 0 || v > MAX_TIME_SEC) return EINVAL;
+        tp.t_rxt_conndroptime = v * 1000;
+        return 0;
+      case TCP_NOTIMEWAIT:
+        tp.t_notimewait = v !== 0;
+        return 0;
       case TCP_NOTSENT_LOWAT:
         if (v < 0) return EINVAL;
         tp.t_notsent_lowat = v;
@@ -389,6 +463,11 @@ export class TcpUsrreqs implements PrUsrreqs {
       case TCP_KEEPCNT: return sooptcopyoutInt(sopt, tp.t_keepcnt > 0 ? tp.t_keepcnt : p.keepCnt);
       case TCP_CONNECTIONTIMEOUT: return sooptcopyoutInt(sopt, Math.floor((tp.t_keepinit > 0 ? tp.t_keepinit : p.keepInitMs) / 1000));
       case TCP_NOTSENT_LOWAT: return sooptcopyoutInt(sopt, tp.t_notsent_lowat);
+      case TCP_RXT_CONNDROPTIME: return sooptcopyoutInt(sopt, Math.floor(tp.t_rxt_conndroptime / 1000));
+      case TCP_NOTIMEWAIT: return sooptcopyoutInt(sopt, tp.t_notimewait ? 1 : 0);
+      // XNU: sooptcopyout(sopt, &tci, sizeof(struct tcp_connection_info)) — a shorter buffer gets
+      // the leading bytes (sopt_valsize says how many), as for every getsockopt.
+      case TCP_CONNECTION_INFO: return sooptcopyout(sopt, tcpConnectionInfo(tp));
       default: return ENOPROTOOPT;
     }
   }

@@ -124,6 +124,12 @@ export class Tcpcb implements TimerTarget, CcConn {
   snd_recover: Seq = 0;
   /** RFC 6675 HighRxt: highest sequence retransmitted in this SACK recovery. */
   snd_highrxt: Seq = 0;
+  /**
+   * RFC 6675 RescueRxt, exclusive (one past the octet): set past the first retransmission when a
+   * SACK recovery starts (§5 step 4.3) and to the recovery point by a rescue retransmission
+   * (NextSeg rule 4), so at most one rescue happens per episode.
+   */
+  snd_rescuerxt: Seq = 0;
 
   // ---- receive sequence space ----
   irs: Seq = 0;
@@ -189,6 +195,33 @@ export class Tcpcb implements TimerTarget, CcConn {
   t_softerror = 0;
   /** When the connection-establishment timer was started (µs). */
   t_connstart: Instant = 0;
+
+  // ---- spurious-RTO detection (XNU t_rxtstart, tcp_rexmt_save_state) ----
+  /**
+   * Our TSval clock (ms) when the first RTO of the current episode retransmitted, 0 = none
+   * (XNU t_rxtstart: set at t_rxtshift == 1 in ESTABLISHED, cleared by a valid RTT sample).
+   */
+  t_rxtstart = 0;
+  /** snd_recover and TF_FASTRECOVERY before that RTO (XNU snd_recover_prev, TF_WASFRECOVERY). */
+  snd_recover_prev: Seq = 0;
+  t_wasfrecovery = false;
+  /** TCP_RXT_CONNDROPTIME in ms (0 = off): drop after retransmitting this long (XNU t_rxt_conndroptime). */
+  t_rxt_conndroptime = 0;
+  /** TCP_NOTIMEWAIT (XNU TF_NOTIMEWAIT): close instead of entering TIME_WAIT. */
+  t_notimewait = false;
+
+  // ---- per-connection counters for TCP_CONNECTION_INFO (XNU inp_stat / t_stat) ----
+  /** Segments handed to IP (a TSO super-segment counts for every MSS) and their payload bytes. */
+  t_txpackets = 0;
+  t_txbytes = 0;
+  /** Retransmitted segments and bytes (XNU t_stat.rxmitpkts / txretransmitbytes). */
+  t_txretransmitpackets = 0;
+  t_txretransmitbytes = 0;
+  /** Segments received for this connection and their payload bytes. */
+  t_rxpackets = 0;
+  t_rxbytes = 0;
+  /** Payload bytes queued out of order (XNU t_stat.rxoutoforderbytes). */
+  t_rxoutoforderbytes = 0;
 
   // ---- offloads of the route (set when the connection is established) ----
   /** Largest TSO super-segment payload+options (0 = no TSO). */
