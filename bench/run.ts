@@ -7,6 +7,7 @@
 // Writes bench/results/bench-<date>.json (machine, date, every figure with its unit, the reference
 // figures of lwIP and gVisor) and prints a table. Without root or /dev/net/tun the TUN part is
 // skipped with the reason. Subsets: `npm run bench -- --only tun,sim --offload off --tun-steps k2s`
+// (`--offload` applies to the sim part too; `--sim-steps conn1,echo` picks sim measurements)
 // (with `node --cpu-prof dist/bench/run.js ...` for a profile). Not part of npm test: nothing here
 // is asserted.
 
@@ -18,14 +19,15 @@ import { performance } from 'node:perf_hooks';
 import { formatTable, machineInfo, REFERENCE } from './report.js';
 import type { Figure } from './report.js';
 import { MICRO_LABELS, runMicro } from './micro.js';
-import { runSimTcp } from './sim-tcp.js';
+import { runSimTcp, SIM_STEPS } from './sim-tcp.js';
+import type { SimSelection } from './sim-tcp.js';
 import { runTun, TUN_STEPS, TUN_TIMES } from './tun-bench.js';
 import type { TunSelection } from './tun-bench.js';
 
 const PARTS = ['tun', 'sim', 'micro'] as const;
 type Part = (typeof PARTS)[number];
 
-const USAGE = `usage: npm run bench [-- [--only ${PARTS.join(',')}] [--offload off|on] [--tun-steps ${TUN_STEPS.join(',')}]]`;
+const USAGE = `usage: npm run bench [-- [--only ${PARTS.join(',')}] [--offload off|on] [--tun-steps ${TUN_STEPS.join(',')}] [--sim-steps ${SIM_STEPS.join(',')}]]`;
 
 /** The comma list after `flag` (all of `known` when the flag is absent); exits 64 on an unknown entry. */
 function listArg<T extends string>(argv: readonly string[], flag: string, known: readonly T[]): T[] {
@@ -39,16 +41,18 @@ function listArg<T extends string>(argv: readonly string[], flag: string, known:
   return list as T[];
 }
 
-function parseArgs(argv: readonly string[]): { parts: Set<Part>; tun: TunSelection } {
+function parseArgs(argv: readonly string[]): { parts: Set<Part>; tun: TunSelection; sim: SimSelection } {
   for (let i = 0; i < argv.length; i += 2) {
-    if (!['--only', '--offload', '--tun-steps'].includes(argv[i]!)) {
+    if (!['--only', '--offload', '--tun-steps', '--sim-steps'].includes(argv[i]!)) {
       process.stderr.write(`bench: unknown argument ${JSON.stringify(argv[i])}\n${USAGE}\n`);
       process.exit(64);
     }
   }
+  const offloads = listArg(argv, '--offload', ['off', 'on'] as const);
   return {
     parts: new Set(listArg(argv, '--only', PARTS)),
-    tun: { offloads: listArg(argv, '--offload', ['off', 'on'] as const), steps: new Set(listArg(argv, '--tun-steps', TUN_STEPS)) },
+    tun: { offloads, steps: new Set(listArg(argv, '--tun-steps', TUN_STEPS)) },
+    sim: { offloads, steps: new Set(listArg(argv, '--sim-steps', SIM_STEPS)) },
   };
 }
 
@@ -76,7 +80,7 @@ async function othersBusy(ms: number): Promise<number | null> {
 }
 
 async function main(): Promise<void> {
-  const { parts, tun } = parseArgs(process.argv.slice(2));
+  const { parts, tun, sim } = parseArgs(process.argv.slice(2));
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
   const date = new Date().toISOString();
   const machine = machineInfo();
@@ -101,7 +105,7 @@ async function main(): Promise<void> {
   }
   if (parts.has('sim')) {
     log('sim: two stacks in this process on the simulated network');
-    figures.push(...await runSimTcp(log));
+    figures.push(...await runSimTcp(log, sim));
   }
   if (parts.has('micro')) {
     log('micro');

@@ -204,10 +204,14 @@ async function median(offload: 'off' | 'on', job: Client['job'], port: number, l
   return { ...sorted[Math.floor(sorted.length / 2)]!, cpuSAll: runs.map((x) => Number(x.cpuS.toFixed(4))) };
 }
 
+export const SIM_STEPS = ['c2s', 's2c', 'conn1', 'conn16', 'echo'] as const;
+export type SimStep = (typeof SIM_STEPS)[number];
+export interface SimSelection { offloads: readonly ('off' | 'on')[]; steps: ReadonlySet<SimStep> }
+
 /** The in-process measurements, with the sim network's offload emulation off and on (median of REPS runs each). */
-export async function runSimTcp(log: (line: string) => void): Promise<Figure[]> {
+export async function runSimTcp(log: (line: string) => void, sel: SimSelection = { offloads: ['off', 'on'], steps: new Set(SIM_STEPS) }): Promise<Figure[]> {
   const out: Figure[] = [];
-  for (const off of ['off', 'on'] as const) {
+  for (const off of sel.offloads) {
     const col: OffloadCol = off;
     const caps = off === 'on' ? 'sim TSO 64 KB + checksum offload emulation' : 'no offload emulation';
     // Warm the JIT once per configuration (not measured).
@@ -216,6 +220,7 @@ export async function runSimTcp(log: (line: string) => void): Promise<Figure[]> 
     await one(off, 'conn', 9, 0, 500, 4);
     await one(off, 'echo', 7, 2000, 1, 1);
     for (const [key, job, port, label] of [['sim.c2s', 'send', 9, 'discard'], ['sim.s2c', 'recv', 19, 'chargen']] as const) {
+      if (!sel.steps.has(key === 'sim.c2s' ? 'c2s' : 's2c')) continue;
       const r = await median(off, job, port, BULK_BYTES, 1, 1);
       out.push({
         key: `${key}.gbps`, offload: col, value: r.ok ? (BULK_BYTES * 8) / r.cpuS / 1e9 : null, unit: 'Gbit/s per CPU second',
@@ -224,7 +229,8 @@ export async function runSimTcp(log: (line: string) => void): Promise<Figure[]> 
       });
       log(`  sim ${off}: ${key} ${r.ok ? `${((BULK_BYTES * 8) / r.cpuS / 1e9).toFixed(2)} Gbit/s (${r.cpuS.toFixed(2)} CPU s)` : r.error}`);
     }
-    for (const par of [1, 16]) {
+    for (const par of [1, 16] as const) {
+      if (!sel.steps.has(`conn${par}`)) continue;
       const r = await median(off, 'conn', 9, 0, CONNECTIONS, par);
       out.push({
         key: `sim.conn${par}.rate`, offload: col, value: r.ok ? CONNECTIONS / r.cpuS : null, unit: 'connections per CPU second',
@@ -232,6 +238,7 @@ export async function runSimTcp(log: (line: string) => void): Promise<Figure[]> 
       });
       log(`  sim ${off}: conn${par} ${r.ok ? `${(CONNECTIONS / r.cpuS).toFixed(0)}/s` : r.error}`);
     }
+    if (!sel.steps.has('echo')) continue;
     const r = await median(off, 'echo', 7, ECHO_ROUND_TRIPS, 1, 1);
     out.push({
       key: 'sim.echo.cpuUs', offload: col, value: r.ok ? (r.cpuS * 1e6) / ECHO_ROUND_TRIPS : null, unit: 'µs CPU per round trip',

@@ -65,6 +65,8 @@ export class InPcb {
   faddrAny = true;
   /** @internal key in the table's connection hash, or -1. */
   connKey = -1;
+  /** @internal The next PCB with the same connection hash key (an intrusive chain: no array per connection). */
+  connNext: InPcb | null = null;
 
   constructor(
     readonly table: InPcbTable,
@@ -110,11 +112,14 @@ function isZeroAt(b: Uint8Array, off: number, len: number): boolean {
   return true;
 }
 
-/** Hash of the foreign address's last 32 bits and both ports. */
-function connHash(buf: Uint8Array, off: number, alen: number, fport: number, lport: number): number {
+/**
+ * @internal Hash of the foreign address's last 32 bits and both ports, kept to 30 bits so the key
+ * is a small integer (an Smi): a larger number would be boxed, an allocation on every packet's lookup.
+ */
+export function connHash(buf: Uint8Array, off: number, alen: number, fport: number, lport: number): number {
   const o = off + alen - 4;
-  const a = ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
-  return (a ^ Math.imul(fport, 0x9e3779b1) ^ Math.imul(lport, 0x85ebca6b)) >>> 0;
+  const a = (buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!;
+  return (a ^ Math.imul(fport, 0x9e3779b1) ^ Math.imul(lport, 0x85ebca6b)) & 0x3fffffff;
 }
 
 export interface InPcbTableOptions {
@@ -129,13 +134,18 @@ export class InPcbTable implements PortAvailability {
   readonly lastAuto: number;
   /** Every bound PCB by local port (XNU's port hash): bind conflicts and wildcard lookups. */
   private readonly ports = new Map<number, InPcb[]>();
-  /** Connected PCBs by foreign address and ports: exact lookups. */
-  private readonly conns = new Map<number, InPcb[]>();
+  /**
+   * Connected PCBs by foreign address and ports: exact lookups. Each key maps to the first PCB of
+   * a chain linked by connNext, in insertion order.
+   */
+  private readonly conns = new Map<number, InPcb>();
   private readonly all = new Set<InPcb>();
   // Scratch for portInUse (set by bind before the ephemeral search; no closure per call).
   private probeFamily: IpFamily = 4;
   private probeAddr: IpAddr = IpAddr.ANY4;
   private probeWild = true;
+  /** Scratch for lookup: two addresses side by side. */
+  private readonly lookupScratch = new Uint8Array(32);
 
   constructor(
     readonly protocol: number,
@@ -288,14 +298,10 @@ export class InPcbTable implements PortAvailability {
   lookupPacket(family: IpFamily, buf: Uint8Array, srcOff: number, sport: number, dstOff: number, dport: number,
     wildcard: boolean, ifindex: number): InPcb | null {
     const alen = family === 4 ? 4 : 16;
-    const list = this.conns.get(connHash(buf, srcOff, alen, sport, dport));
-    if (list !== undefined) {
-      for (let i = 0; i < list.length; i++) {
-        const p = list[i]!;
-        if (p.family === family && p.lport === dport && p.fport === sport &&
-            (p.ifscope === 0 || ifindex === 0 || p.ifscope === ifindex) &&
-            p.faddr.equalsBytes(buf, srcOff) && p.laddr.equalsBytes(buf, dstOff)) return p;
-      }
+    for (let p = this.conns.get(connHash(buf, srcOff, alen, sport, dport)) ?? null; p !== null; p = p.connNext) {
+      if (p.family === family && p.lport === dport && p.fport === sport &&
+          (p.ifscope === 0 || ifindex === 0 || p.ifscope === ifindex) &&
+          p.faddr.equalsBytes(buf, srcOff) && p.laddr.equalsBytes(buf, dstOff)) return p;
     }
     if (!wildcard) return null;
     const bucket = this.ports.get(dport);
@@ -317,9 +323,10 @@ export class InPcbTable implements PortAvailability {
   /** lookupPacket with address objects (ICMP errors, connect's uniqueness check). */
   lookup(faddr: IpAddr, fport: number, laddr: IpAddr, lport: number, wildcard: boolean, ifindex: number): InPcb | null {
     if (faddr.family !== laddr.family) return null;
-    // Both addresses must be readable from one buffer: copy them side by side (cold path).
+    // Both addresses must be readable from one buffer: copy them side by side into the table's
+    // scratch (lookupPacket only reads it, and nothing it calls comes back here).
     const alen = faddr.bytes.length;
-    const buf = new Uint8Array(alen * 2);
+    const buf = this.lookupScratch;
     buf.set(faddr.bytes, 0);
     buf.set(laddr.bytes, alen);
     return this.lookupPacket(faddr.family, buf, 0, fport, alen, lport, wildcard, ifindex);
@@ -380,15 +387,35 @@ export class InPcbTable implements PortAvailability {
     if (!pcb.faddrAny && pcb.lport !== 0) {
       const key = connHash(pcb.faddr.bytes, 0, pcb.faddr.bytes.length, pcb.fport, pcb.lport);
       pcb.connKey = key;
-      addTo(this.conns, key, pcb);
+      pcb.connNext = null;
+      const first = this.conns.get(key);
+      if (first === undefined) {
+        this.conns.set(key, pcb);
+      } else {
+        let last = first;
+        while (last.connNext !== null) last = last.connNext;
+        last.connNext = pcb;
+      }
     }
   }
 
   private unhashConn(pcb: InPcb): void {
-    if (pcb.connKey >= 0) {
-      removeFrom(this.conns, pcb.connKey, pcb);
-      pcb.connKey = -1;
+    const key = pcb.connKey;
+    if (key < 0) return;
+    pcb.connKey = -1;
+    const first = this.conns.get(key);
+    if (first === pcb) {
+      if (pcb.connNext === null) this.conns.delete(key);
+      else this.conns.set(key, pcb.connNext);
+    } else {
+      for (let p = first ?? null; p !== null; p = p.connNext) {
+        if (p.connNext === pcb) {
+          p.connNext = pcb.connNext;
+          break;
+        }
+      }
     }
+    pcb.connNext = null;
   }
 }
 

@@ -14,6 +14,7 @@ import type { Box } from './protosw.js';
 import { PR_ADDR, PR_ATOMIC, PR_CONNREQUIRED, PR_WANTRCVD } from './protosw.js';
 import type { Socket } from './socket.js';
 import type { SockBuf } from './sockbuf.js';
+import { copyToIov } from './copy-bytes.js';
 import {
   MSG_CTRUNC, MSG_DONTWAIT, MSG_EOR, MSG_HAVEMORE, MSG_NBIO, MSG_OOB, MSG_PEEK, MSG_RCVMORE,
   MSG_TRUNC, MSG_WAITALL, MSG_WAITSTREAM, SO_DONTTRUNC, SO_WANTMORE, SS_CANTRCVMORE,
@@ -95,27 +96,6 @@ export function soreceivembuf(so: Socket, maxLen: number, flags: number, msg: So
   return soreceiveCore(so, maxLen, flags, msg, null, true, now);
 }
 
-/** Copies into an iovec list, keeping its position between calls. */
-class IovCursor {
-  private i = 0;
-  private off = 0;
-  constructor(private readonly iov: readonly Uint8Array[]) {}
-  copyFrom(src: Uint8Array, srcOff: number, len: number): void {
-    while (len > 0 && this.i < this.iov.length) {
-      const v = this.iov[this.i]!;
-      const n = Math.min(len, v.length - this.off);
-      v.set(src.subarray(srcOff, srcOff + n), this.off);
-      this.off += n;
-      srcOff += n;
-      len -= n;
-      if (this.off === v.length) {
-        this.i++;
-        this.off = 0;
-      }
-    }
-  }
-}
-
 /** Restarts allowed after a pass that delivered nothing (XNU loops back to the wait decision). */
 const MAX_RESTARTS = 64;
 
@@ -133,7 +113,6 @@ function soreceiveCore(
   if ((flags & MSG_OOB) !== 0) return soreceiveoob(so, iov, wantMbufs, flags, msg);
   const sb = so.so_rcv;
   const peek = (flags & MSG_PEEK) !== 0;
-  const cursor = iov !== null ? new IovCursor(iov) : null;
   const origResid = resid;
   let outflags = 0;
   let delivered = 0;
@@ -206,7 +185,8 @@ function soreceiveCore(
       let len = resid;
       if (so.so_oobmark !== 0 && len > so.so_oobmark - offset) len = so.so_oobmark - offset;
       if (len > m.len - moff) len = m.len - moff;
-      if (cursor !== null && len > 0) cursor.copyFrom(m.buf, m.data + moff, len);
+      // Everything delivered so far went into the iovecs in order: `delivered` is the position.
+      if (iov !== null && len > 0) copyToIov(iov, delivered, m.buf, m.data + moff, len);
       if (len === m.len - moff) {
         if ((m.flags & M_EOR) !== 0) outflags |= MSG_EOR;
         if (peek) {

@@ -12,6 +12,7 @@ import type { Instant } from '../time/instant.js';
 import type { Box } from './protosw.js';
 import { PR_ATOMIC, PR_CONNREQUIRED, PRUS_OOB } from './protosw.js';
 import type { Socket } from './socket.js';
+import { copyBytes } from './copy-bytes.js';
 import {
   MSG_EOR, MSG_NBIO, MSG_OOB, SOCK_STREAM, SS_CANTSENDMORE, SS_ISCONFIRMING, SS_ISCONNECTED, SS_NBIO,
 } from './constants.js';
@@ -159,7 +160,7 @@ export function socopyin(so: Socket, uio: readonly Uint8Array[] | null, skip: nu
     let take = v.length - voff;
     if (take > left) take = left;
     if (take > room) take = room;
-    m.buf.set(v.subarray(voff, voff + take), m.data + m.len);
+    copyBytes(m.buf, m.data + m.len, v, voff, take);
     m.len += take;
     left -= take;
     voff += take;

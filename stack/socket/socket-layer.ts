@@ -31,8 +31,12 @@ export class SocketLayer implements Deferred {
   private readonly domains = new Map<number, Protosw[]>();
   private readonly live = new Map<number, Socket>();
   private nextId = 1;
-  private wakeq: Socket[] = [];
-  private spare: Socket[] = [];
+  // The wake queue: wakeq[0..wakeLen) in posting order. Two arrays swapped per run, never
+  // truncated (setting length would free and regrow the backing store on every entry point);
+  // delivered slots are nulled so the queue keeps no socket alive.
+  private wakeq: (Socket | null)[] = [];
+  private wakeLen = 0;
+  private spare: (Socket | null)[] = [];
 
   constructor(readonly ctx: StackContext, opts: SocketLayerOptions = {}) {
     this.sbMax = opts.sbMax ?? SB_MAX;
@@ -132,12 +136,12 @@ export class SocketLayer implements Deferred {
   /** @internal Queues `so` for delivery at the end of the current entry point. */
   enqueueWakeup(so: Socket): void {
     so.onWakeQueue = true;
-    this.wakeq.push(so);
+    this.wakeq[this.wakeLen++] = so;
     this.ctx.requestWork();
   }
 
   hasDeferred(): boolean {
-    return this.wakeq.length > 0;
+    return this.wakeLen > 0;
   }
 
   /**
@@ -149,12 +153,15 @@ export class SocketLayer implements Deferred {
    */
   runDeferred(_now: Instant): void {
     const q = this.wakeq;
+    const n = this.wakeLen;
     this.wakeq = this.spare;
+    this.wakeLen = 0;
     this.spare = q;
     let thrown: unknown = undefined;
     let didThrow = false;
-    for (let i = 0; i < q.length; i++) {
+    for (let i = 0; i < n; i++) {
       const so = q[i]!;
+      q[i] = null;
       so.onWakeQueue = false;
       const ev = so.pendingEvents;
       const hints = so.pendingHints;
@@ -173,7 +180,6 @@ export class SocketLayer implements Deferred {
         so.so_upcallusecount--;
       }
     }
-    q.length = 0;
     if (didThrow) throw thrown;
   }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../../stack/random/rng.js';
 import { IpAddr } from '../../stack/wire/ip-addr.js';
-import { INP_TIMEWAIT, InPcbTable } from '../../stack/inpcb/in-pcb.js';
+import { connHash, INP_TIMEWAIT, InPcbTable } from '../../stack/inpcb/in-pcb.js';
+import type { InPcb } from '../../stack/inpcb/in-pcb.js';
 import type { InPcbOwner, InPcbRouting } from '../../stack/inpcb/in-pcb.js';
 import { selectEphemeralPort } from '../../stack/inpcb/ephemeral-port.js';
 import { SO_REUSEADDR } from '../../stack/socket/constants.js';
@@ -50,6 +51,44 @@ describe('InPcbTable lookups', () => {
     t.detach(conn);
     expect(look('10.9.9.9', 1234, '10.0.1.2')).toBe(wild);
     expect(t.size).toBe(2);
+  });
+
+  it('connected PCBs whose 4-tuples share a hash key: each is found, and removal in any order keeps the others', () => {
+    // Foreign addresses chosen so that four 4-tuples land on one key (the hash mixes the
+    // address's last 32 bits with both ports; connHash confirms the collision).
+    const K = 0x12345678;
+    const ports: Array<[number, number]> = [[1024, 80], [1025, 443], [40000, 7], [65535, 9]];
+    const tuples = ports.map(([lport, fport]) => ({
+      lport, fport, fa: IpAddr.fromV4Number((K ^ Math.imul(fport, 0x9e3779b1) ^ Math.imul(lport, 0x85ebca6b)) >>> 0),
+    }));
+    const keys = tuples.map((x) => connHash(x.fa.bytes, 0, 4, x.fport, x.lport));
+    expect(new Set(keys).size).toBe(1);
+    expect(keys[0]).toBeGreaterThanOrEqual(0);
+    expect(keys[0]).toBeLessThan(2 ** 30); // a small integer: no boxed Map key
+    const t = new InPcbTable(6, new SeededRng(1), routing);
+    const pcbs: InPcb[] = tuples.map((x) => {
+      const pcb = t.alloc(owner(), 4);
+      expect(t.bind(pcb, A('10.0.0.2'), x.lport)).toBe(0);
+      expect(t.connect(pcb, x.fa, x.fport)).toBe(0);
+      return pcb;
+    });
+    const find = (i: number) => t.lookup(tuples[i]!.fa, tuples[i]!.fport, A('10.0.0.2'), tuples[i]!.lport, false, 0);
+    tuples.forEach((_, i) => expect(find(i)).toBe(pcbs[i]));
+    // Middle, first, last: the rest stay reachable; a removed one is gone.
+    for (const i of [1, 0, 3]) {
+      t.disconnect(pcbs[i]!);
+      expect(find(i)).toBeNull();
+      tuples.forEach((_, j) => { if (pcbs[j]!.isConnected) expect(find(j)).toBe(pcbs[j]); });
+    }
+    // Reconnecting puts one back behind the remaining one; detaching removes it.
+    expect(t.connect(pcbs[0]!, tuples[0]!.fa, tuples[0]!.fport)).toBe(0);
+    expect(find(0)).toBe(pcbs[0]);
+    expect(find(2)).toBe(pcbs[2]);
+    t.detach(pcbs[2]!);
+    expect(find(2)).toBeNull();
+    expect(find(0)).toBe(pcbs[0]);
+    t.detach(pcbs[0]!);
+    expect(find(0)).toBeNull();
   });
 
   it('IP_BOUND_IF PCBs only match packets from their interface; families never mix', () => {

@@ -12,6 +12,8 @@ import type { Socket } from '../../stack/socket/socket.js';
 import type { SocketListener } from '../../stack/socket/socket-events.js';
 import { Ev } from '../../stack/socket/socket-events.js';
 import { sobind, soclose } from '../../stack/socket/so-ops.js';
+import { SoRecvMsg } from '../../stack/socket/so-receive.js';
+import type { Box } from '../../stack/socket/protosw.js';
 import { soaccept, soacceptdequeue, solisten } from '../../stack/socket/so-listen.js';
 import { sosetopt } from '../../stack/socket/so-options.js';
 import { SockOpt, sooptInt, sooptLinger } from '../../stack/socket/sockopt.js';
@@ -29,6 +31,8 @@ export const TCP_NODELAY = 0x01;
 const MAX_ACCEPTS = 1024;
 /** Listen backlog (clamped to somaxconn by solisten). */
 const BACKLOG = 1024;
+/** Size of a server's scratch buffer (TcpServer.scratch). */
+export const SCRATCH_BYTES = 65536;
 
 /** Whether this build of the stack has TCP (socreate of a TCP socket succeeds). */
 export function stackHasTcp(stack: Stack): boolean {
@@ -94,6 +98,18 @@ export class TcpServer implements SocketListener {
   acceptErrors = 0;
   /** Times a connection stopped after a bounded pass and asked to be called again. */
   continuations = 0;
+  /**
+   * Scratch state the server's connections share: valid only during one onEvents call, never
+   * kept across calls. Listeners are never called re-entrantly (SocketLayer.runDeferred), so one
+   * connection's pass cannot overlap another's; sharing saves a 64 KB buffer, a msghdr and a box
+   * per connection.
+   */
+  readonly recvMsg = new SoRecvMsg();
+  readonly count: Box<number> = { value: 0 };
+  private scratchBuf: Uint8Array | null = null;
+  private scratchIovec: readonly Uint8Array[] | null = null;
+  private readonly child: Box<Socket | null> = { value: null };
+  private readonly peer: Box<Uint8Array | null> = { value: null };
 
   private constructor(
     readonly stack: Stack,
@@ -129,10 +145,22 @@ export class TcpServer implements SocketListener {
     return srv;
   }
 
+  /** A SCRATCH_BYTES buffer shared by the server's connections (see recvMsg), allocated on first use. */
+  get scratch(): Uint8Array {
+    if (this.scratchBuf === null) this.scratchBuf = new Uint8Array(SCRATCH_BYTES);
+    return this.scratchBuf;
+  }
+
+  /** `[scratch]`: an iovec list for soreceive into the scratch buffer. */
+  get scratchIov(): readonly Uint8Array[] {
+    if (this.scratchIovec === null) this.scratchIovec = [this.scratch];
+    return this.scratchIovec;
+  }
+
   onSocketEvent(head: Socket, events: number): void {
     if ((events & Ev.In) === 0) return;
-    const child = { value: null as Socket | null };
-    const peer = { value: null as Uint8Array | null };
+    const child = this.child;
+    const peer = this.peer;
     for (let i = 0; i < MAX_ACCEPTS; i++) {
       const e = soacceptdequeue(head, true, child);
       if (e !== 0) {
@@ -141,9 +169,15 @@ export class TcpServer implements SocketListener {
         continue;
       }
       const so = child.value!;
-      soaccept(so, peer); // a child reset before accept is handed over anyway (sock_accept)
+      child.value = null;
       this.accepted++;
-      if (this.onAccept !== null) this.onAccept(`${this.name}: connection from ${formatPeer(peer.value)}`);
+      // The peer's address is only needed for the log line (pru_accept only reports it). A child
+      // reset before accept is handed over anyway (sock_accept).
+      if (this.onAccept !== null) {
+        soaccept(so, peer);
+        this.onAccept(`${this.name}: connection from ${formatPeer(peer.value)}`);
+        peer.value = null;
+      }
       const c = this.factory(this, so);
       this.conns.add(c);
       c.start();

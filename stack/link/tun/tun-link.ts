@@ -29,6 +29,8 @@ import { applyVnetHdr, buildVnetHdr, VNET_ERR_UNSUPPORTED, VNET_HDR_LEN, VNET_OK
 /** Largest packet the kernel hands over or takes with offloads (a GSO super-packet). */
 export const TUN_TSO_MAX_BYTES = 65535;
 const OFFLOAD_FLAGS = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+/** Packets up to this size in a single mbuf are copied into the tx buffer with a loop. */
+const SMALL_TX_COPY = 256;
 // Linux errno values, as the addon reports them.
 const EINVAL = 22;
 const EBADF = 9;
@@ -314,7 +316,12 @@ export class TunLink implements Link, ClusterOwner {
         pos = 0;
         k = 0;
       }
-      if (!mCopydata(m, 0, len, tx, pos + vnet)) {
+      if (m.next === null && len <= m.len && len <= SMALL_TX_COPY) {
+        // One small mbuf (ACKs, small messages): a loop, no view allocated as mCopydata would.
+        const src = m.buf;
+        const s = m.data, d = pos + vnet;
+        for (let j = 0; j < len; j++) tx[d + j] = src[s + j]!;
+      } else if (!mCopydata(m, 0, len, tx, pos + vnet)) {
         st.dropMalformed++;
         mFreem(m);
         continue;
