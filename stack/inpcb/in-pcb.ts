@@ -17,6 +17,7 @@ import { selectEphemeralPort } from './ephemeral-port.js';
 import type { PortAvailability } from './ephemeral-port.js';
 import { IPPORT_FIRSTAUTO, IPPORT_LASTAUTO, SO_REUSEADDR, SO_REUSEPORT } from '../socket/constants.js';
 import { EADDRINUSE, EADDRNOTAVAIL, EAFNOSUPPORT, EINVAL, ENETUNREACH } from '../socket/errno.js';
+import { encodeSockaddr } from '../socket/sockaddr.js';
 
 /** What a PCB needs to know of its socket: the option bits (SO_REUSEADDR, SO_REUSEPORT, SO_BROADCAST...). */
 export interface InPcbOwner {
@@ -431,4 +432,18 @@ function removeFrom(map: Map<number, InPcb[]>, key: number, pcb: InPcb): void {
   const i = list.indexOf(pcb);
   if (i >= 0) list.splice(i, 1);
   if (list.length === 0) map.delete(key);
+}
+
+/** in_getsockaddr: the PCB's local address and port as a Darwin sockaddr (0.0.0.0:0 when unbound); EINVAL without a PCB. */
+export function inGetsockaddr(pcb: InPcb | null, nam: { value: Uint8Array | null }): number {
+  if (pcb === null) return EINVAL;
+  nam.value = encodeSockaddr({ addr: pcb.laddr, port: pcb.lport });
+  return 0;
+}
+
+/** in_getpeeraddr: the foreign address and port (the socket layer checks the connection first); EINVAL without a PCB. */
+export function inGetpeeraddr(pcb: InPcb | null, nam: { value: Uint8Array | null }): number {
+  if (pcb === null) return EINVAL;
+  nam.value = encodeSockaddr({ addr: pcb.faddr, port: pcb.fport });
+  return 0;
 }

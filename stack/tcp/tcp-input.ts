@@ -7,6 +7,7 @@
 //
 // ip input → Tcp.input → tcpInput → tcpInputListen | tcpInputSynSent | tcpInputSync
 
+import { chainChecksum } from '../ip/mbuf-checksum.js';
 import type { Mbuf } from '../mbuf/mbuf.js';
 import { mFreem } from '../mbuf/pool.js';
 import { mAdj } from '../mbuf/chain.js';
@@ -27,7 +28,7 @@ import {
   Tcpcb, intotcpcb,
 } from './tcp-var.js';
 import {
-  addrFromBytes, tcpClose, tcpDrop, tcpMss, tcpMssopt, tcpRequestScale, tcpRespond,
+  addrFromBytes, tcpClose, tcpDrop, tcpMss, tcpRequestScale, tcpRespond,
 } from './tcp-subr.js';
 import { tcpApplyScale, tcpSynOptionsIn } from './tcp-opts.js';
 import { keepIdleUs, keepInitUs, tcpClearTimer, tcpSetTimer } from './tcp-timers.js';
@@ -84,7 +85,7 @@ export function tcpInput(tcp: Tcp, m: Mbuf, info: IpInputInfo, now: Instant): vo
     return;
   }
   // XNU tcp_input verifies th_sum before it looks at th_off: line noise is a checksum drop.
-  if ((m.csumFlags & CSUM_DATA_VALID) === 0 && chainChecksum(tcp, m, l4Off, tl, info.pseudoSum) !== 0) {
+  if ((m.csumFlags & CSUM_DATA_VALID) === 0 && chainChecksum(tcp.acc, m, l4Off, tl, info.pseudoSum) !== 0) {
     st.tcps_rcvbadsum++;
     mFreem(m);
     return;
@@ -431,22 +432,5 @@ function tcpInputSynSent(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): void {
     return;
   }
   tcpInputStep6(tcp, tp, m, true, now);
-}
-
-/** Internet checksum over the transport segment in chain `m` at offset `off`; 0 when valid. */
-function chainChecksum(tcp: Tcp, m: Mbuf | null, off: number, len: number, seed: number): number {
-  const acc = tcp.acc.reset(seed);
-  while (m !== null && off >= m.len && len > 0) {
-    off -= m.len;
-    m = m.next;
-  }
-  while (m !== null && len > 0) {
-    const take = m.len - off < len ? m.len - off : len;
-    acc.add(m.buf, m.data + off, take);
-    len -= take;
-    off = 0;
-    m = m.next;
-  }
-  return acc.finish();
 }
 

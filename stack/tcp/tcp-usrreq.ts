@@ -5,6 +5,7 @@
 // runs tcp_output; disconnect/close follow tcp_disconnect/tcp_usrclosed (RST on unread data or
 // linger 0, else FIN); options per xnu-sockets.md §6.5.
 
+import { inGetpeeraddr, inGetsockaddr } from '../inpcb/in-pcb.js';
 import type { Mbuf } from '../mbuf/mbuf.js';
 import { mFreem } from '../mbuf/pool.js';
 import type { Instant } from '../time/instant.js';
@@ -336,19 +337,11 @@ export class TcpUsrreqs implements PrUsrreqs {
     return 0;
   }
 
-  pru_sockaddr(so: Socket, nam: Box<Uint8Array | null>): number {
-    const pcb = sotoinpcb(so);
-    if (pcb === null) return EINVAL;
-    nam.value = encodeSockaddr({ addr: pcb.laddr, port: pcb.lport });
-    return 0;
-  }
+  /** in_getsockaddr */
+  pru_sockaddr(so: Socket, nam: Box<Uint8Array | null>): number { return inGetsockaddr(sotoinpcb(so), nam); }
 
-  pru_peeraddr(so: Socket, nam: Box<Uint8Array | null>): number {
-    const pcb = sotoinpcb(so);
-    if (pcb === null) return EINVAL;
-    nam.value = encodeSockaddr({ addr: pcb.faddr, port: pcb.fport });
-    return 0;
-  }
+  /** in_getpeeraddr */
+  pru_peeraddr(so: Socket, nam: Box<Uint8Array | null>): number { return inGetpeeraddr(sotoinpcb(so), nam); }
 
   pru_control(_so: Socket, _cmd: number, _data: unknown): number { return EOPNOTSUPP; }
 

@@ -4,6 +4,7 @@
 // connected (soconnect dissolves the old association first); disconnect forgets the peer AND
 // resets the local address to the wildcard, keeping the port; listen/accept are EOPNOTSUPP.
 
+import { inGetpeeraddr, inGetsockaddr } from '../inpcb/in-pcb.js';
 import type { Mbuf } from '../mbuf/mbuf.js';
 import { mFreem } from '../mbuf/pool.js';
 import type { Instant } from '../time/instant.js';
@@ -14,7 +15,7 @@ import type { Socket } from '../socket/socket.js';
 import { socantsendmore, soisconnected, soisdisconnected, soreserve } from '../socket/socket.js';
 import type { SockOpt } from '../socket/sockopt.js';
 import { SOPT_SET, sooptcopyinInt, sooptcopyoutInt } from '../socket/sockopt.js';
-import { decodeSockaddr, encodeSockaddr, familyOfAf } from '../socket/sockaddr.js';
+import { decodeSockaddr, familyOfAf } from '../socket/sockaddr.js';
 import { IPPROTO_UDP, SS_ISCONNECTED } from '../socket/constants.js';
 import { EINVAL, EISCONN, ENOPROTOOPT, ENOTCONN, EOPNOTSUPP } from '../socket/errno.js';
 import type { Udp } from './udp.js';
@@ -114,21 +115,11 @@ export class UdpUsrreqs implements PrUsrreqs {
     return 0;
   }
 
-  /** in_getsockaddr: the local address and port (0.0.0.0:0 when unbound). */
-  pru_sockaddr(so: Socket, nam: Box<Uint8Array | null>): number {
-    const pcb = sotoinpcb(so);
-    if (pcb === null) return EINVAL;
-    nam.value = encodeSockaddr({ addr: pcb.laddr, port: pcb.lport });
-    return 0;
-  }
+  /** in_getsockaddr */
+  pru_sockaddr(so: Socket, nam: Box<Uint8Array | null>): number { return inGetsockaddr(sotoinpcb(so), nam); }
 
-  /** in_getpeeraddr: the foreign address and port (the socket layer checks the connection). */
-  pru_peeraddr(so: Socket, nam: Box<Uint8Array | null>): number {
-    const pcb = sotoinpcb(so);
-    if (pcb === null) return EINVAL;
-    nam.value = encodeSockaddr({ addr: pcb.faddr, port: pcb.fport });
-    return 0;
-  }
+  /** in_getpeeraddr */
+  pru_peeraddr(so: Socket, nam: Box<Uint8Array | null>): number { return inGetpeeraddr(sotoinpcb(so), nam); }
 
   /** udp_ctloutput: UDP_NOCKSUM at IPPROTO_UDP (IPv4 only), the IP levels via ip_ctloutput. */
   pru_ctloutput(so: Socket, sopt: SockOpt): number {
