@@ -19,7 +19,7 @@ import {
 } from './tcp-fsm.js';
 import {
   TF_CHILD, TF_CLOSED, TF_SENTFIN, TF_FASTRECOVERY, TF_NEEDFIN, TF_RCVD_TSTMP, TF_REQ_TSTMP, TF_SACK_PERMIT, TT_2MSL, TT_KEEP,
-  TT_PERSIST, TT_REXMT, Tcpcb,
+  TT_PERSIST, TT_REXMT, Tcpcb, tcpScoreboard,
 } from './tcp-var.js';
 import { ipHdrLen, tcpChallengeAckAllowed, tcpClose, tcpRespondTp, tcpTimeWait, tcpTsval } from './tcp-subr.js';
 import { keepIdleUs, tcpClearTimer, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
@@ -127,7 +127,7 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
     // The scoreboard is judged against the snd_una this ACK establishes: a block below the new
     // cumulative ACK is a D-SACK (RFC 2883 §4) even when it lies above the old snd_una.
     const una = seqGt(c.ack, tp.snd_una) && seqLe(c.ack, tp.snd_max) ? c.ack : tp.snd_una;
-    tp.scoreboard.updateInterleaved(una, tp.snd_max, o.sackBlocks, o.sackCount);
+    tcpScoreboard(tp).updateInterleaved(una, tp.snd_max, o.sackBlocks, o.sackCount);
   }
 
   if (seqLe(c.ack, tp.snd_una)) {
@@ -224,7 +224,7 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
   if (seqLt(tp.snd_nxt, tp.snd_una)) tp.snd_nxt = tp.snd_una;
   if (seqLt(tp.snd_highrxt, tp.snd_una)) tp.snd_highrxt = tp.snd_una;
   if (seqLt(tp.snd_up, tp.snd_una)) tp.snd_up = tp.snd_una;
-  if (sackOn) tp.scoreboard.ackedThrough(tp.snd_una);
+  if (sackOn && tp.scoreboard !== null) tp.scoreboard.ackedThrough(tp.snd_una);
 
   switch (tp.t_state) {
     case TCPS_FIN_WAIT_1:
@@ -281,7 +281,7 @@ function tcpDupAck(tcp: Tcp, tp: Tcpcb, now: Instant): boolean {
     tcpOutput(tcp, tp, now);
     return true;
   }
-  const lost = sackOn && tp.scoreboard.isLost(tp.snd_una, tp.t_maxseg);
+  const lost = sackOn && tp.scoreboard !== null && tp.scoreboard.isLost(tp.snd_una, tp.t_maxseg);
   if (tp.t_dupacks >= 3 || lost) {
     // RFC 6582 §3.2 step 2: no new recovery for losses from before the last one.
     if (!seqGt(c.ack, tp.snd_recover) && tp.snd_recover !== tp.iss) {

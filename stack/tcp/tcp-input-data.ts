@@ -19,7 +19,8 @@ import {
   TCPS_SYN_RECEIVED, TCPS_TIME_WAIT, haveRcvdFin,
 } from './tcp-fsm.js';
 import {
-  TCPOOB_HADDATA, TCPOOB_HAVEDATA, TF_ACKNOW, TF_CLOSED, TF_DELACK, TT_2MSL, TT_DELACK, Tcpcb,
+  TCPOOB_HADDATA, TCPOOB_HAVEDATA, TF_ACKNOW, TF_CLOSED, TF_DELACK, TT_2MSL, TT_DELACK, TF_SACK_PERMIT, Tcpcb,
+  tcpReass, tcpReassEmpty, tcpSackRcv,
 } from './tcp-var.js';
 import { tcpTimeWait } from './tcp-subr.js';
 import { tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
@@ -68,7 +69,7 @@ export function tcpInputStep6(tcp: Tcp, tp: Tcpcb, m: Mbuf, needOutput: boolean,
   let fin = (c.flags & TH_FIN) !== 0;
   if ((c.tlen > 0 || fin) && !haveRcvdFin(tp.t_state)) {
     if (c.seq === tp.rcv_nxt) {
-      const hadQueue = !tp.reass.isEmpty;
+      const hadQueue = !tcpReassEmpty(tp);
       if (c.tlen > 0) {
         st.tcps_rcvpack++;
         st.tcps_rcvbyte += c.tlen;
@@ -81,7 +82,7 @@ export function tcpInputStep6(tcp: Tcp, tp: Tcpcb, m: Mbuf, needOutput: boolean,
       if (hadQueue) {
         // RFC 5681 §4.2: ACK at once when a segment fills (part of) a gap.
         const out = c.reassOut;
-        if (tp.reass.takeInOrder(tp.rcv_nxt, out)) {
+        if (tp.reass!.takeInOrder(tp.rcv_nxt, out)) {
           if (out.m !== null) tcpDeliver(tcp, tp, out.m, out.len);
           tp.rcv_nxt = seqAdd(tp.rcv_nxt, out.len);
           if (out.fin) fin = true;
@@ -91,24 +92,26 @@ export function tcpInputStep6(tcp: Tcp, tp: Tcpcb, m: Mbuf, needOutput: boolean,
       } else if (c.tlen > 0) {
         tcpDelayAck(tcp, tp, c.tlen, now);
       }
-      tp.sackRcv.advance(tp.rcv_nxt);
+      if (tp.sackRcv !== null) tp.sackRcv.advance(tp.rcv_nxt);
     } else {
       // XNU tcp_reass: out-of-order data means loss or reordering: no stretch ACKs for a while.
       if (tcp.profile.delAckPolicy === 'xnu-stretch') tcpResetStretchAck(tcp, tp, now);
-      const r = tp.reass.insert(c.seq, m, c.tlen, fin, tp.rcv_nxt);
+      const reass = tcpReass(tp);
+      const r = reass.insert(c.seq, m, c.tlen, fin, tp.rcv_nxt);
+      const sackOn = (tp.t_flags & TF_SACK_PERMIT) !== 0;
       if (r === 'dropped-full') st.tcps_reass_overflow++;
       else if (r === 'duplicate') {
         st.tcps_rcvduppack++;
         st.tcps_rcvdupbyte += c.tlen;
-        tp.sackRcv.noteDuplicate(c.seq, seqAdd(c.seq, c.tlen));
+        if (sackOn) tcpSackRcv(tp).noteDuplicate(c.seq, seqAdd(c.seq, c.tlen));
       } else {
         st.tcps_rcvoopack++;
         st.tcps_rcvoobyte += c.tlen;
         tp.t_rxoutoforderbytes += c.tlen;
-        if (c.tlen > 0) tp.sackRcv.noteArrival(c.seq, seqAdd(c.seq, c.tlen));
+        if (sackOn && c.tlen > 0) tcpSackRcv(tp).noteArrival(c.seq, seqAdd(c.seq, c.tlen));
         // RFC 2883 §4 (4): the part that was already held is reported as the first (D-SACK) block.
-        if (r === 'partial-duplicate' && tp.reass.dupStart !== tp.reass.dupEnd) {
-          tp.sackRcv.noteDuplicate(tp.reass.dupStart, tp.reass.dupEnd);
+        if (sackOn && r === 'partial-duplicate' && reass.dupStart !== reass.dupEnd) {
+          tcpSackRcv(tp).noteDuplicate(reass.dupStart, reass.dupEnd);
         }
       }
       fin = false;
@@ -176,9 +179,10 @@ export function tcpDeliver(tcp: Tcp, tp: Tcpcb, m: Mbuf, len: number): void {
  * the connection is established: data that arrived on the SYN) and schedules an ACK for it.
  */
 export function tcpReassPresent(tcp: Tcp, tp: Tcpcb): void {
-  if (tp.reass.isEmpty) return;
+  const reass = tp.reass;
+  if (reass === null || reass.isEmpty) return;
   const out = tcp.inp.reassOut;
-  if (!tp.reass.takeInOrder(tp.rcv_nxt, out)) return;
+  if (!reass.takeInOrder(tp.rcv_nxt, out)) return;
   if (out.m !== null) {
     tcp.stats.tcps_rcvpack++;
     tcp.stats.tcps_rcvbyte += out.len;

@@ -21,6 +21,7 @@ import type { Tcp } from './tcp.js';
 import { TCPS_ESTABLISHED } from './tcp-fsm.js';
 import {
   TF_ACKNOW, TF_FASTRECOVERY, TF_NEEDFIN, TF_RCVD_TSTMP, TF_SACK_PERMIT, TT_PERSIST, TT_REXMT, Tcpcb,
+  tcpReassEmpty,
 } from './tcp-var.js';
 import { tcpClearTimer, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
 import { tcpOutput } from './tcp-output.js';
@@ -53,7 +54,7 @@ export function tcpHeaderPrediction(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant):
     // After an RTO (t_rxtshift > 0) the general path runs: it checks for a spurious timeout.
     if (!seqGt(c.ack, tp.snd_una) || !seqLe(c.ack, tp.snd_max) || tp.snd_cwnd < tp.snd_ssthresh ||
         (tp.t_flags & TF_FASTRECOVERY) !== 0 || tp.t_rxtshift !== 0 ||
-        (sackOn ? o.sackCount !== 0 || tp.scoreboard.rangeCount !== 0 : tp.t_dupacks >= REXMT_THRESH)) {
+        (sackOn ? o.sackCount !== 0 || (tp.scoreboard !== null && tp.scoreboard.rangeCount !== 0) : tp.t_dupacks >= REXMT_THRESH)) {
       return false;
     }
     // RFC 7323 §4.3: TS.Recent follows the segment that covers Last.ACK.sent.
@@ -94,7 +95,7 @@ export function tcpHeaderPrediction(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant):
     tp.snd_wl2 = c.ack;
     if (seqLt(tp.snd_highrxt, tp.snd_una)) tp.snd_highrxt = tp.snd_una;
     if (seqLt(tp.snd_up, tp.snd_una)) tp.snd_up = tp.snd_una;
-    if (sackOn) tp.scoreboard.ackedThrough(tp.snd_una);
+    if (sackOn && tp.scoreboard !== null) tp.scoreboard.ackedThrough(tp.snd_una);
     tp.t_dupacks = 0;
     // RFC 6298 §5.2/5.3.
     if (tp.snd_una === tp.snd_max) tcpClearTimer(tp, TT_REXMT);
@@ -105,7 +106,7 @@ export function tcpHeaderPrediction(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant):
     return true;
   }
 
-  if (c.ack !== tp.snd_una || !tp.reass.isEmpty || c.tlen > so.so_rcv.sbspace()) return false;
+  if (c.ack !== tp.snd_una || !tcpReassEmpty(tp) || c.tlen > so.so_rcv.sbspace()) return false;
   if (ts && seqLe(c.seq, tp.last_ack_sent)) {
     tp.ts_recent = o.tsVal;
     tp.ts_recent_age = now;
@@ -117,7 +118,7 @@ export function tcpHeaderPrediction(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant):
   tp.snd_wl1 = c.seq;
   tp.rcv_up = tp.rcv_nxt;
   // Nothing is out of order: any SACK report left is stale.
-  tp.sackRcv.advance(tp.rcv_nxt);
+  if (tp.sackRcv !== null) tp.sackRcv.advance(tp.rcv_nxt);
   st.tcps_rcvpack++;
   st.tcps_rcvbyte += tlen;
   tcpRcvbufGrow(tcp, tp, tlen, now);

@@ -18,7 +18,7 @@ import {
   TCPS_CLOSE_WAIT, TCPS_CLOSING, TCPS_ESTABLISHED, TCPS_FIN_WAIT_1, TCPS_FIN_WAIT_2, TCPS_LAST_ACK,
   TCPS_SYN_RECEIVED, TCPS_TIME_WAIT,
 } from './tcp-fsm.js';
-import { TF_ACKNOW, TF_RCVD_TSTMP, TT_REXMT, Tcpcb } from './tcp-var.js';
+import { TF_ACKNOW, TF_RCVD_TSTMP, TF_SACK_PERMIT, TT_REXMT, Tcpcb, tcpSackRcv } from './tcp-var.js';
 import { tcpChallengeAck, tcpChallengeAckAllowed, tcpClose, tcpDrop } from './tcp-subr.js';
 import { tcpClearTimer } from './tcp-timers.js';
 import { tcpOutput } from './tcp-output.js';
@@ -176,13 +176,13 @@ function tcpInputSyncRest(tcp: Tcp, tp: Tcpcb, m: Mbuf, rcvWnd: number, now: Ins
       if (c.tlen > 0) {
         st.tcps_rcvduppack++;
         st.tcps_rcvdupbyte += c.tlen;
-        tp.sackRcv.noteDuplicate(c.seq, seqAdd(c.seq, c.tlen));
+        if ((tp.t_flags & TF_SACK_PERMIT) !== 0) tcpSackRcv(tp).noteDuplicate(c.seq, seqAdd(c.seq, c.tlen));
       }
       todrop = c.tlen;
     } else if (todrop > 0) {
       st.tcps_rcvpartduppack++;
       st.tcps_rcvpartdupbyte += todrop;
-      tp.sackRcv.noteDuplicate(c.seq, tp.rcv_nxt);
+      if ((tp.t_flags & TF_SACK_PERMIT) !== 0) tcpSackRcv(tp).noteDuplicate(c.seq, tp.rcv_nxt);
     }
     if (todrop > 0) {
       mAdj(m, todrop);

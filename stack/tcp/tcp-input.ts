@@ -25,10 +25,10 @@ import type { Tcp } from './tcp.js';
 import { TCPS_LISTEN, TCPS_SYN_RECEIVED, TCPS_SYN_SENT, TCPS_TIME_WAIT } from './tcp-fsm.js';
 import {
   TF_ACKNOW, TF_CHILD, TF_CLOSED, TF_NODELAY, TF_NOOPT, TF_NOPUSH, TF_RCVD_TSTMP, TT_KEEP, TT_REXMT,
-  Tcpcb, intotcpcb,
+  Tcpcb, intotcpcb, tcpReass,
 } from './tcp-var.js';
 import {
-  addrFromBytes, tcpClose, tcpDrop, tcpMss, tcpRequestScale, tcpRespond,
+  addrFromBytes, tcpInternAddrBytes, tcpClose, tcpDrop, tcpMss, tcpRequestScale, tcpRespond,
 } from './tcp-subr.js';
 import { tcpApplyScale, tcpSynOptionsIn } from './tcp-opts.js';
 import { keepIdleUs, keepInitUs, tcpClearTimer, tcpSetTimer } from './tcp-timers.js';
@@ -288,7 +288,7 @@ function tcpInputListen(tcp: Tcp, lt: Tcpcb, m: Mbuf, now: Instant): void {
   // in_pcbinshash for the child: its local address/port are the segment's destination, its
   // foreign ones the source; it joins the port hash (no bind conflict check: it shares the
   // listener's port) and the connection hash.
-  const e = tcp.pcbs.insertConnected(pcb, addrFromBytes(a, 16, c.family), c.dport, addrFromBytes(a, 0, c.family), c.sport);
+  const e = tcp.pcbs.insertConnected(pcb, tcpInternAddrBytes(tcp, a, 16, c.family), c.dport, tcpInternAddrBytes(tcp, a, 0, c.family), c.sport);
   if (e !== 0) {
     st.tcps_listendrop++;
     mFreem(m);
@@ -345,7 +345,7 @@ export function tcpSynDataQueue(tcp: Tcp, tp: Tcpcb, m: Mbuf, len: number): void
     len = win;
   }
   if (m.hasPkthdr) m.pktLen = len;
-  tp.reass.insert(tp.rcv_nxt, m, len, false, tp.rcv_nxt);
+  tcpReass(tp).insert(tp.rcv_nxt, m, len, false, tp.rcv_nxt);
   tcp.stats.tcps_rcvsyndata++;
 }
 

@@ -121,7 +121,7 @@ export function tcpDataOptions(tcp: Tcp, tp: Tcpcb, now: Instant, buf: Uint8Arra
     n = 12;
   }
   const rb = tp.sackRcv;
-  if ((f & TF_SACK_PERMIT) !== 0 && tp.t_state >= TCPS_ESTABLISHED && (rb.count > 0 || rb.dsackPending)) {
+  if ((f & TF_SACK_PERMIT) !== 0 && tp.t_state >= TCPS_ESTABLISHED && rb !== null && (rb.count > 0 || rb.dsackPending)) {
     const max = (40 - n - 4) >>> 3;
     const edges = tcp.sackOut;
     const k = rb.fillInterleaved(edges, max);

@@ -18,6 +18,7 @@ import {
   TF_ACKNOW, TF_CLOSED, TF_FASTRECOVERY, TF_FORCEDATA, TF_MAXSEGSNT, TF_NODELAY, TF_NOPUSH,
   TF_SACK_PERMIT, TF_SENTFIN, TF_STRETCHACK, TT_PERSIST, TT_REXMT, Tcpcb, TCP_MAXWIN,
 } from './tcp-var.js';
+import { EMPTY_SCOREBOARD } from './tcp-sack.js';
 import { tcpClearTimer, tcpSetPersist, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
 import { tcpDataOptions, tcpSynOptions } from './tcp-opts.js';
 import { tcpSendSegment } from './tcp-output-seg.js';
@@ -103,12 +104,13 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb, now: Instant): number {
     // RFC 6675 §5 (C): during SACK recovery retransmit NextSeg() while pipe < cwnd.
     if ((tp.t_flags & (TF_FASTRECOVERY | TF_SACK_PERMIT)) === (TF_FASTRECOVERY | TF_SACK_PERMIT) &&
         tp.t_state >= TCPS_ESTABLISHED) {
-      const pipe = tp.scoreboard.pipe(tp.snd_una, tp.snd_max, tp.snd_highrxt, tp.t_maxseg);
+      const sb = tp.scoreboard ?? EMPTY_SCOREBOARD;
+      const pipe = sb.pipe(tp.snd_una, tp.snd_max, tp.snd_highrxt, tp.t_maxseg);
       const cwin = tp.snd_cwnd - pipe;
       if (cwin < tp.t_maxseg) {
         // No room in the pipe for even a retransmission: only ACKs, window updates, FIN may go.
         pipeLimited = true;
-      } else if (tp.scoreboard.nextSeg(tp.snd_una, tp.snd_max, tp.snd_highrxt, tp.t_maxseg, rng)) {
+      } else if (sb.nextSeg(tp.snd_una, tp.snd_max, tp.snd_highrxt, tp.t_maxseg, rng)) {
         sackRxmit = true;
         segSeq = rng.start;
         len = seqSub(rng.end, rng.start);
@@ -121,7 +123,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb, now: Instant): number {
         if (off < sbcc0 && wnd > 0) {
           sendwin = off + (room < wnd ? room : wnd);
           if (sendwin < off) sendwin = off;
-        } else if (tp.scoreboard.nextSeg(tp.snd_una, tp.snd_max, tp.snd_highrxt, tp.t_maxseg, rng, true)) {
+        } else if (sb.nextSeg(tp.snd_una, tp.snd_max, tp.snd_highrxt, tp.t_maxseg, rng, true)) {
           // Rule (3): no new data can go: an unSACKed segment below the highest SACKed one,
           // even if not yet deemed lost.
           sackRxmit = true;
@@ -130,7 +132,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb, now: Instant): number {
           off = seqSub(rng.start, tp.snd_una);
           tcp.stats.tcps_sack_rule3++;
         } else if (seqGt(tp.snd_una, tp.snd_rescuerxt) &&
-            tp.scoreboard.rescueSeg(tp.snd_una, seqAdd(tp.snd_una, Math.min(seqSub(tp.snd_max, tp.snd_una), sbcc0)), tp.t_maxseg, rng)) {
+            sb.rescueSeg(tp.snd_una, seqAdd(tp.snd_una, Math.min(seqSub(tp.snd_max, tp.snd_una), sbcc0)), tp.t_maxseg, rng)) {
           // Rule (4), RFC 6675 §4: "If the conditions for rules (1), (2), and (3) fail, but
           // HighACK > RescueRxt (or RescueRxt is undefined), then one segment of upto SMSS octets
           // that MUST include the highest outstanding unSACKed sequence number SHOULD be returned,

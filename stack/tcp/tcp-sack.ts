@@ -396,3 +396,10 @@ export class SackScoreboard {
     return added > dropped ? added - dropped : 0;
   }
 }
+
+/**
+ * A scoreboard with nothing SACKed and no room, for queries on a connection that has not received
+ * a SACK block yet (pipe, nextSeg, rescueSeg, isLost answer as for an empty scoreboard). Never
+ * updated: only its `una` moves, which an empty board never reads.
+ */
+export const EMPTY_SCOREBOARD = new SackScoreboard(0);

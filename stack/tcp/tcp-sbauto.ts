@@ -18,7 +18,7 @@ import type { Instant } from '../time/instant.js';
 import { SB_AUTOSIZE, SB_USRSIZE } from '../socket/constants.js';
 import type { SockBuf } from '../socket/sockbuf.js';
 import type { Tcp } from './tcp.js';
-import { TF_FASTRECOVERY, TF_RCVD_TSTMP, TF_REQ_TSTMP, Tcpcb } from './tcp-var.js';
+import { TF_FASTRECOVERY, TF_RCVD_TSTMP, TF_REQ_TSTMP, Tcpcb, tcpReassEmpty } from './tcp-var.js';
 import { tcpTsval } from './tcp-subr.js';
 import { tsLt } from './tcp-input.js';
 
@@ -53,7 +53,7 @@ export function tcpRcvbufGrow(tcp: Tcp, tp: Tcpcb, len: number, now: Instant): v
   const so = tp.so;
   if (!p.autoSize || so === null) return;
   const sb = so.so_rcv;
-  if (!canGrow(sb) || sb.sb_hiwat >= p.autoRecvBufMax || !tp.reass.isEmpty) {
+  if (!canGrow(sb) || sb.sb_hiwat >= p.autoRecvBufMax || !tcpReassEmpty(tp)) {
     tcpRcvbufMeasureStart(tp, now);
     return;
   }

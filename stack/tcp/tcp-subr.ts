@@ -30,8 +30,6 @@ import {
 } from './tcp-var.js';
 import { ccByName } from './tcp-cc-registry.js';
 import { RttEstimator } from './tcp-rtt.js';
-import { SackRcvBlocks, SackScoreboard } from './tcp-sack.js';
-import { TcpReassQueue } from './tcp-reass.js';
 import { tcpCancelTimers, tcpSetTimer } from './tcp-timers.js';
 import { tcpOutput } from './tcp-output.js';
 
@@ -44,8 +42,7 @@ export const TCPOLEN_TSTAMP_APPA = 12;
 export function tcpNewTcpcb(tcp: Tcp, pcb: InPcb, so: Socket | null): Tcpcb {
   const p = tcp.profile;
   const tp = new Tcpcb(
-    tcp, pcb, so, ccByName(p.congestionControl), new RttEstimator(p), new SackRcvBlocks(),
-    new SackScoreboard(), new TcpReassQueue(p.reassMaxBytes, p.reassMaxSegments),
+    tcp, pcb, so, ccByName(p.congestionControl), new RttEstimator(p), p.reassMaxBytes, p.reassMaxSegments,
     pcb.family === 4 ? p.mssDefault : p.v6MssDefault,
   );
   if (p.rfc1323) tp.t_flags |= TF_REQ_SCALE | TF_REQ_TSTMP;
@@ -133,8 +130,10 @@ export function tcpClose(tcp: Tcp, tp: Tcpcb): void {
   tp.t_flags |= TF_CLOSED;
   tp.t_state = TCPS_CLOSED;
   tcpCancelTimers(tcp, tp);
-  tp.reass.flush();
-  tp.scoreboard.clear();
+  if (tp.reass !== null) tp.reass.flush();
+  tp.reass = null;
+  tp.sackRcv = null;
+  tp.scoreboard = null;
   tp.t_sndptr = null;
   const pcb = tp.t_inpcb;
   pcb.ppcb = null;
@@ -165,8 +164,9 @@ export function tcpTimeWait(tcp: Tcp, tp: Tcpcb, now: Instant): void {
   tcpCancelTimers(tcp, tp);
   tcpSetTimer(tcp, tp, TT_2MSL, now + 2 * tcp.profile.mslMs * 1000);
   tp.t_inpcb.flags |= INP_TIMEWAIT;
-  tp.reass.flush();
-  tp.scoreboard.clear();
+  if (tp.reass !== null) tp.reass.flush();
+  tp.reass = null;
+  tp.scoreboard = null;
   const so = tp.so;
   if (so !== null) {
     soisdisconnected(so);
@@ -370,6 +370,47 @@ export function tcpMtudisc(tcp: Tcp, tp: Tcpcb, mtu: number, now: Instant): void
 
 /** Whether `t` is an armed timer index (bounds helper for tests). */
 export const isTimerIndex = (t: number): boolean => t >= 0 && t < TT_NTIMERS;
+
+/**
+ * The IpAddr for `len` bytes at `off` of `b`: a recently used equal address when there is one
+ * (IpAddr is immutable: connections to or from the same address share the object), else a copy,
+ * remembered in place of the oldest.
+ */
+export function tcpInternAddrBytes(tcp: Tcp, b: Uint8Array, off: number, family: IpFamily): IpAddr {
+  const len = family === 4 ? 4 : 16;
+  const cache = tcp.addrCache;
+  for (let i = 0; i < cache.length; i++) {
+    const a = cache[i]!;
+    if (a !== null && a.family === family && bytesEqualAt(a.bytes, b, off, len)) return a;
+  }
+  const a = IpAddr.fromBytes(b, off, len);
+  tcpRememberAddr(tcp, a);
+  return a;
+}
+
+/** As tcpInternAddrBytes for an address object: a recently used equal one, else `addr` itself (remembered). */
+export function tcpInternAddr(tcp: Tcp, addr: IpAddr): IpAddr {
+  const cache = tcp.addrCache;
+  const len = addr.bytes.length;
+  for (let i = 0; i < cache.length; i++) {
+    const a = cache[i]!;
+    if (a === addr) return a;
+    if (a !== null && a.family === addr.family && bytesEqualAt(a.bytes, addr.bytes, 0, len)) return a;
+  }
+  tcpRememberAddr(tcp, addr);
+  return addr;
+}
+
+function tcpRememberAddr(tcp: Tcp, a: IpAddr): void {
+  const i = tcp.addrCacheNext;
+  tcp.addrCache[i] = a;
+  tcp.addrCacheNext = (i + 1) % tcp.addrCache.length;
+}
+
+function bytesEqualAt(x: Uint8Array, b: Uint8Array, off: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (x[i] !== b[off + i]) return false;
+  return true;
+}
 
 /** Builds an IpAddr from packet bytes (cold paths: RST to a closed port, new child connections). */
 export const addrFromBytes = (b: Uint8Array, off: number, family: IpFamily): IpAddr => IpAddr.fromBytes(b, off, family === 4 ? 4 : 16);

@@ -138,7 +138,7 @@ function tcpTimerRexmt(tcp: Tcp, tp: Tcpcb, now: Instant): void {
   tp.t_dupacks = 0;
   if (tp.t_state >= TCPS_ESTABLISHED) {
     tp.t_flags &= ~TF_FASTRECOVERY;
-    tp.scoreboard.clear();
+    if (tp.scoreboard !== null) tp.scoreboard.clear();
     tp.snd_highrxt = tp.snd_una;
     tp.cc.congSignal(tp, 'rto', now);
   }

@@ -35,10 +35,10 @@ import {
 import {
   TCPOOB_HADDATA, TCPOOB_HAVEDATA, TF_CLOSED, TF_FASTRECOVERY, TF_FORCEDATA, TF_NEEDFIN, TF_NODELAY, TF_NOOPT,
   TF_NOPUSH, TF_RCVD_SCALE, TF_RCVD_TSTMP, TF_REQ_SCALE, TF_REQ_TSTMP, TF_SACK_PERMIT, TT_2MSL, TT_KEEP,
-  TT_REXMT, Tcpcb, intotcpcb,
+  TT_REXMT, Tcpcb, intotcpcb, tcpReassEmpty,
 } from './tcp-var.js';
 import {
-  tcpClose, tcpDetachSocket, tcpDrop, tcpMssopt, tcpNewTcpcb, tcpRequestScale, TCPOLEN_TSTAMP_APPA,
+  tcpClose, tcpDetachSocket, tcpInternAddr, tcpDrop, tcpMssopt, tcpNewTcpcb, tcpRequestScale, TCPOLEN_TSTAMP_APPA,
 } from './tcp-subr.js';
 import { keepIdleUs, keepInitUs, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
 import { tcpOutput } from './tcp-output.js';
@@ -215,7 +215,8 @@ export class TcpUsrreqs implements PrUsrreqs {
     if (tp.t_state !== TCPS_CLOSED) return tp.t_state === TCPS_LISTEN ? EOPNOTSUPP : EISCONN;
     const r = decodeSockaddr(nam, so.so_domain);
     if (!r.ok) return r.error;
-    const dst = r.value.addr;
+    // decodeSockaddr copied the address; keep a shared equal one when there is (IpAddr is immutable).
+    const dst = tcpInternAddr(tcp, r.value.addr);
     if (dst.isMulticast || tcp.ip.isBroadcast(dst)) return EAFNOSUPPORT;
     const e = tcp.pcbs.connect(pcb, dst, r.value.port);
     if (e !== 0) return e;
@@ -478,7 +479,7 @@ export function tcpDisconnect(tcp: Tcp, tp: Tcpcb, now: Instant): void {
     return;
   }
   if (so !== null && (((so.so_options & SO_LINGER) !== 0 && so.so_linger === 0) ||
-      so.so_rcv.sb_cc > 0 || !tp.reass.isEmpty)) {
+      so.so_rcv.sb_cc > 0 || !tcpReassEmpty(tp))) {
     tcpDrop(tcp, tp, 0, now);
     return;
   }

@@ -18,8 +18,8 @@ import type { TcpState } from './tcp-fsm.js';
 import { TCPS_CLOSED } from './tcp-fsm.js';
 import type { Seq } from '../wire/seq.js';
 import type { RttEstimator } from './tcp-rtt.js';
-import type { SackRcvBlocks, SackScoreboard } from './tcp-sack.js';
-import type { TcpReassQueue } from './tcp-reass.js';
+import { EMPTY_SCOREBOARD, SackRcvBlocks, SackScoreboard } from './tcp-sack.js';
+import { TcpReassQueue } from './tcp-reass.js';
 
 // ---- t_flags (XNU values where the API exposes them: TCP_NODELAY returns TF_NODELAY = 4) ----
 /** Send an ACK now (not delayed). */
@@ -267,9 +267,15 @@ export class Tcpcb implements TimerTarget, CcConn {
   t_iobc = 0;
 
   // ---- SACK and reassembly ----
-  sackRcv: SackRcvBlocks;
-  scoreboard: SackScoreboard;
-  reass: TcpReassQueue;
+  // Built on first use (most connections never see a SACK block or out-of-order data); null
+  // means "nothing held": no SACK blocks to report, nothing SACKed, an empty reassembly queue.
+  // Create through tcpSackRcv / tcpScoreboard / tcpReass; read through the null-safe helpers.
+  sackRcv: SackRcvBlocks | null = null;
+  scoreboard: SackScoreboard | null = null;
+  reass: TcpReassQueue | null = null;
+  /** The reassembly queue limits, fixed when the tcpcb was made (as the eager queue had them). */
+  readonly t_reassMaxBytes: number;
+  readonly t_reassMaxSegments: number;
 
   // ---- timers ----
   /** Deadlines in µs by TT_* index; 0 = off. */
@@ -282,18 +288,16 @@ export class Tcpcb implements TimerTarget, CcConn {
     so: Socket | null,
     cc: CongestionControl,
     rtt: RttEstimator,
-    sackRcv: SackRcvBlocks,
-    scoreboard: SackScoreboard,
-    reass: TcpReassQueue,
+    reassMaxBytes: number,
+    reassMaxSegments: number,
     mssDefault: number,
   ) {
     this.so = so;
     this.cc = cc;
     this.ccState = cc.newState();
     this.rtt = rtt;
-    this.sackRcv = sackRcv;
-    this.scoreboard = scoreboard;
-    this.reass = reass;
+    this.t_reassMaxBytes = reassMaxBytes;
+    this.t_reassMaxSegments = reassMaxSegments;
     this.t_maxseg = mssDefault;
     this.t_maxopd = mssDefault;
     this.timer = new Timer(this);
@@ -306,7 +310,7 @@ export class Tcpcb implements TimerTarget, CcConn {
   // ---- CcConn ----
   get flight(): number {
     if ((this.t_flags & TF_FASTRECOVERY) !== 0 && (this.t_flags & TF_SACK_PERMIT) !== 0) {
-      return this.scoreboard.pipe(this.snd_una, this.snd_max, this.snd_highrxt, this.t_maxseg);
+      return (this.scoreboard ?? EMPTY_SCOREBOARD).pipe(this.snd_una, this.snd_max, this.snd_highrxt, this.t_maxseg);
     }
     return (this.snd_max - this.snd_una) >>> 0;
   }
@@ -314,6 +318,30 @@ export class Tcpcb implements TimerTarget, CcConn {
   get minRttUs(): number { return this.rtt.minRttUs; }
   get inRecovery(): boolean { return (this.t_flags & TF_FASTRECOVERY) !== 0; }
 }
+
+/** The sender's SACK scoreboard, created on the first SACK block received. */
+export function tcpScoreboard(tp: Tcpcb): SackScoreboard {
+  let sb = tp.scoreboard;
+  if (sb === null) tp.scoreboard = sb = new SackScoreboard();
+  return sb;
+}
+
+/** The receiver's SACK blocks, created on first need (out-of-order or duplicate data with SACK permitted). */
+export function tcpSackRcv(tp: Tcpcb): SackRcvBlocks {
+  let rb = tp.sackRcv;
+  if (rb === null) tp.sackRcv = rb = new SackRcvBlocks();
+  return rb;
+}
+
+/** The reassembly queue, created on the first segment queued. */
+export function tcpReass(tp: Tcpcb): TcpReassQueue {
+  let q = tp.reass;
+  if (q === null) tp.reass = q = new TcpReassQueue(tp.t_reassMaxBytes, tp.t_reassMaxSegments);
+  return q;
+}
+
+/** True when nothing waits in the reassembly queue (none built yet counts as empty). */
+export const tcpReassEmpty = (tp: Tcpcb): boolean => tp.reass === null || tp.reass.isEmpty;
 
 /** intotcpcb */
 export const intotcpcb = (pcb: InPcb | null): Tcpcb | null => (pcb === null ? null : (pcb.ppcb as Tcpcb | null));

@@ -78,6 +78,12 @@ export class Tcp implements IpProtocol, TcpcbOwner {
   /** @internal */ readonly inp = new TcpInputCtx();
   /** @internal */ readonly optBuf = new Uint8Array(40);
   /** @internal */ readonly sackOut = new Uint32Array(8);
+  /**
+   * @internal Recently seen connection addresses (tcpInternAddr): IpAddr is immutable, so every
+   * connection with the same peer or local address shares one object instead of a copy each.
+   */
+  readonly addrCache: (IpAddr | null)[] = [null, null, null, null];
+  /** @internal */ addrCacheNext = 0;
   /** @internal Reused for every IP output call (IP reads it synchronously). */
   readonly oparams: IpOutputParams = {
     src: IpAddr.ANY4, dst: IpAddr.ANY4, protocol: IPPROTO_TCP, ttl: 0, tos: 0, dontFrag: true,
@@ -136,9 +142,9 @@ export class Tcp implements IpProtocol, TcpcbOwner {
     let n = 0;
     for (const p of this.pcbs.pcbs()) {
       const tp = p.ppcb as Tcpcb | null;
-      if (tp === null || tp.reass.isEmpty) continue;
+      if (tp === null || tp.reass === null || tp.reass.isEmpty) continue;
       tp.reass.flush();
-      tp.sackRcv.clear();
+      if (tp.sackRcv !== null) tp.sackRcv.clear();
       n++;
     }
     if (n > 0) this.stats.tcps_drain_flushed += n;
