@@ -20,6 +20,8 @@
 //   and awaits that), and the outer run awaits it before going on, exactly as the C stack would.
 //   A second run of the same loop started while a run is active and no callout is executing is a
 //   concurrent run (another "thread" on this loop): refused with kCFRunLoopRunFinished and a log.
+// * CFRunLoopGetCurrent's "current thread" is the async context (runloop-context.ts): a run and
+//   the callouts it makes, also across their awaits, see the running loop; other code sees main.
 // * Time: each loop has a CFRunLoopClock. The default is real time (Date and setTimeout);
 //   kpiKernelClock(kernel) binds a loop to a KPI kernel's stack clock so a simulation stays in
 //   virtual time and deterministic.
@@ -28,6 +30,7 @@ import { CFType, _CFRuntimeRegisterClass, kCFAbsoluteTimeIntervalSince1970 } fro
 import type { CFAbsoluteTime, CFAllocatorRef, CFHashCode, CFIndex, CFOptionFlags, CFTimeInterval, CFTypeID } from './cf-base.js';
 import type { KpiKernel } from '../kpi/index.js';
 import { kpiTimer } from '../kpi/index.js';
+import { loopOfContext, runInLoopContext } from './runloop-context.js';
 
 export type CFRunLoopMode = string;
 export type CFStringRef = string;
@@ -312,8 +315,6 @@ interface Frame { readonly mode: Mode; stopped: boolean }
 interface Block { readonly modes: Set<string> | 'common'; readonly fn: () => void | Promise<void> }
 
 let mainLoop: CFRunLoop | null = null;
-/** Loops with a callout executing, innermost last: CFRunLoopGetCurrent's answer. */
-const performing: CFRunLoop[] = [];
 
 export class CFRunLoop extends CFType {
   static readonly typeID = _CFRuntimeRegisterClass('CFRunLoop');
@@ -431,15 +432,16 @@ export class CFRunLoop extends CFType {
     return mode.sources0.size === 0 && mode.sources1.size === 0 && mode.timers.size === 0 && !this._blocksFor(mode);
   }
 
-  /** Runs a callout with this loop current; awaits it when it returns a Promise. */
+  /**
+   * Runs a callout (inside the run's async context, so this loop is current for it, also after its
+   * awaits); awaits it when it returns a Promise.
+   */
   private async _callout(fn: () => void | Promise<void>): Promise<void> {
     this._calloutDepth++;
-    performing.push(this);
     try {
       const r = fn();
       if (r !== undefined && r !== null && typeof (r as Promise<void>).then === 'function') await r;
     } finally {
-      performing.splice(performing.lastIndexOf(this), 1);
       this._calloutDepth--;
     }
   }
@@ -553,7 +555,8 @@ export class CFRunLoop extends CFType {
     const savedDepth = this._calloutDepth;
     this._calloutDepth = 0;
     try {
-      return await this._run(frame, seconds, returnAfterSourceHandled);
+      // The run and its callouts belong to this loop's "thread": CFRunLoopGetCurrent answers it.
+      return await runInLoopContext(this, () => this._run(frame, seconds, returnAfterSourceHandled));
     } finally {
       this._calloutDepth = savedDepth;
       this._frames.pop();
@@ -609,11 +612,13 @@ export function CFRunLoopGetMain(): CFRunLoop {
 
 /**
  * CFRunLoopGetCurrent: the run loop of the "current thread". Node has one thread; a loop created
- * with CFRunLoopCreateWithClock stands for another thread's loop, and it is current while one of
- * its callouts executes. Otherwise the main loop.
+ * with CFRunLoopCreateWithClock stands for another thread's loop. The "thread" is the async
+ * context: code started by a run of a loop (its callouts, also after they await) gets that loop,
+ * the innermost run's loop when runs nest; any other code (top level, timers and I/O not started
+ * from a run) gets the main loop.
  */
 export function CFRunLoopGetCurrent(): CFRunLoop {
-  return performing.length > 0 ? performing[performing.length - 1]! : CFRunLoopGetMain();
+  return loopOfContext() ?? CFRunLoopGetMain();
 }
 
 /** A new run loop on `clock` (port-specific: stands for the run loop of another thread). */

@@ -190,6 +190,40 @@ describe('modes', () => {
     expect(await run(cw, first)).toBe(kCFRunLoopRunTimedOut);
   });
 
+  it('CFRunLoopGetCurrent follows the async context: concurrent runs of two loops awaiting in callouts', async () => {
+    const a = cfWorld(), b = cfWorld();
+    expect(a.rl).not.toBe(b.rl);
+    const seen: string[] = [];
+    const tick = (): Promise<void> => new Promise<void>((r) => setTimeout(r, 0));
+    const name = (rl: CFRunLoop): string => (rl === a.rl ? 'A' : rl === b.rl ? 'B' : rl === CFRunLoopGetMain() ? 'main' : '?');
+    const callout = (tag: string) => async (): Promise<void> => {
+      seen.push(`${tag} ${name(CFRunLoopGetCurrent())}`);
+      for (let i = 0; i < 3; i++) {
+        await tick(); // the other loop's callout and the top-level code run meanwhile
+        seen.push(`${tag}${i} ${name(CFRunLoopGetCurrent())}`);
+      }
+    };
+    const sa = src(0, [], 'a', { perform: callout('A') });
+    const sb = src(0, [], 'b', { perform: callout('B') });
+    CFRunLoopAddSource(a.rl, sa, kCFRunLoopDefaultMode);
+    CFRunLoopAddSource(b.rl, sb, kCFRunLoopDefaultMode);
+    CFRunLoopSourceSignal(sa);
+    CFRunLoopSourceSignal(sb);
+    const ra = CFRunLoopRunInMode(kCFRunLoopDefaultMode, 0, true, a.rl);
+    const rb = CFRunLoopRunInMode(kCFRunLoopDefaultMode, 0, true, b.rl);
+    // Both callouts are suspended in an await now: top-level code is on the main loop.
+    expect(CFRunLoopGetCurrent()).toBe(CFRunLoopGetMain());
+    await tick();
+    expect(CFRunLoopGetCurrent()).toBe(CFRunLoopGetMain());
+    expect(await ra).toBe(kCFRunLoopRunHandledSource);
+    expect(await rb).toBe(kCFRunLoopRunHandledSource);
+    expect(CFRunLoopGetCurrent()).toBe(CFRunLoopGetMain());
+    expect(seen.filter((s) => s.startsWith('A'))).toEqual(['A A', 'A0 A', 'A1 A', 'A2 A']);
+    expect(seen.filter((s) => s.startsWith('B'))).toEqual(['B B', 'B0 B', 'B1 B', 'B2 B']);
+    // They really interleaved.
+    expect(seen.indexOf('B B')).toBeLessThan(seen.indexOf('A2 A'));
+  });
+
   it('blocks run in matching modes only and do not count as handled sources', async () => {
     const cw = cfWorld();
     const log: string[] = [];
