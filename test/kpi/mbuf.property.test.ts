@@ -18,6 +18,8 @@ import {
 } from '../../kpi/kpi-mbuf.js';
 import type { mbuf_t } from '../../kpi/kpi-mbuf.js';
 import { ENOBUFS, ENOMEM, EINVAL, EWOULDBLOCK, MbufPool } from '../../stack/index.js';
+import { at, bytesArb, posArb } from '../mbuf/position-arbitraries.js';
+import type { Pos } from '../mbuf/position-arbitraries.js';
 import { buildKpiChain, checkKpiChain, concat, eqBytes, fail, kpiBytes, kpiMbufs } from './mbuf-model.js';
 
 const MLEN = mbuf_get_mlen();
@@ -34,14 +36,6 @@ const segArb = fc.record({
 });
 const chainArb = fc.record({ pkthdr: fc.boolean(), segs: fc.array(segArb, { minLength: 1, maxLength: 6 }) });
 
-/** An offset or length relative to the chain length when the op runs: anywhere, or near the end. */
-type Pos = { mode: 'in'; n: number } | { mode: 'end'; n: number };
-const posArb: fc.Arbitrary<Pos> = fc.oneof(
-  { weight: 3, arbitrary: fc.nat({ max: 5000 }).map((n) => ({ mode: 'in' as const, n })) },
-  { weight: 2, arbitrary: fc.integer({ min: -6, max: 4 }).map((n) => ({ mode: 'end' as const, n })) },
-);
-const at = (p: Pos, len: number): number => (p.mode === 'in' ? p.n % (len + 1) : Math.max(0, len + p.n));
-const bytesArb = (max: number) => fc.uint8Array({ maxLength: max, size: 'max' });
 
 type Op =
   | { k: 'adj'; n: number }

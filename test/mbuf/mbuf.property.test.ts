@@ -14,6 +14,8 @@ import {
 } from '../../stack/mbuf/index.js';
 import type { Mbuf } from '../../stack/mbuf/index.js';
 import { buildChain, concat, seq } from './helpers.js';
+import { at, bytesArb, posArb } from './position-arbitraries.js';
+import type { Pos } from './position-arbitraries.js';
 import type { Seg } from './helpers.js';
 
 // ---- generators ----
@@ -30,17 +32,6 @@ const chainArb = fc.record({
   segs: fc.array(segArb, { minLength: 1, maxLength: 6 }),
 });
 
-/**
- * An offset or length relative to what the chain holds when the op runs (`len`): anywhere in
- * [0, len], or near len (a little short, exactly, or a little past it).
- */
-type Pos = { mode: 'in'; n: number } | { mode: 'end'; n: number };
-const posArb: fc.Arbitrary<Pos> = fc.oneof(
-  { weight: 3, arbitrary: fc.nat({ max: 5000 }).map((n) => ({ mode: 'in' as const, n })) },
-  { weight: 2, arbitrary: fc.integer({ min: -6, max: 4 }).map((n) => ({ mode: 'end' as const, n })) },
-);
-const at = (p: Pos, len: number): number => (p.mode === 'in' ? p.n % (len + 1) : Math.max(0, len + p.n));
-const bytesArb = (max: number) => fc.uint8Array({ maxLength: max, size: 'max' });
 
 type Op =
   | { k: 'adj'; n: number }
