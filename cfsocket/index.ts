@@ -1,5 +1,5 @@
 // The CoreFoundation layer: CF object conventions (cf-base), CFData (cf-data), CFRunLoop
-// (cf-runloop), CFSocket (cf-socket, native handles in native.ts). See README-cfsocket.md.
+// (cf-runloop), CFSocket (cf-socket, native handles in native.ts). See README.md "CoreFoundation".
 export * from './cf-base.js';
 export * from './cf-data.js';
 export * from './cf-runloop.js';

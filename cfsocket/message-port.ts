@@ -1,5 +1,5 @@
 // CFMessagePort (CFMessagePort.h; CF-1153.18 CFMessagePort.c) over AF_UNIX sockets (cfsocket/ipc/).
-// See README-message-port.md for the design; ../reference/corefoundation.md §5 for CF's behaviour.
+// README.md "CFMessagePort" describes the design and the deviations.
 //
 // * Local ports receive: a name is registered in the per-user socket directory (ipc/registry.ts);
 //   requests are queued per port and delivered one per run-loop iteration through a version-1
@@ -14,6 +14,9 @@
 //   is invalidated from Node's event loop — its invalidation callback runs then, as macOS runs
 //   dead-name handling on a private dispatch queue — and a SendRequest waiting on it returns
 //   kCFMessagePortBecameInvalidError.
+// * A local port never learns that a client went away (CF: no message reaches the server).
+//   tunstack_CFMessagePortSetInvalidatesWhenClientLeaves opts a port into learning it: remotes
+//   announce themselves with a hello frame, and the close of such a connection invalidates the port.
 
 import { CFRelease, CFRetain, CFType, _CFRuntimeRegisterClass } from './cf-base.js';
 import type { CFAllocatorRef, CFIndex, CFTimeInterval, CFTypeID } from './cf-base.js';
@@ -24,7 +27,7 @@ import {
 } from './cf-runloop.js';
 import type { CFRunLoop, CFRunLoopMode, CFRunLoopSource } from './cf-runloop.js';
 import type { IpcConnection } from './ipc/connection.js';
-import { FLAG_REPLY_WANTED, MAX_MESSAGE_BYTES } from './ipc/frame.js';
+import { FLAG_HELLO, FLAG_REPLY_WANTED, MAX_MESSAGE_BYTES } from './ipc/frame.js';
 import type { Frame } from './ipc/frame.js';
 import { connectName, registerName } from './ipc/registry.js';
 import type { IpcListener } from './ipc/registry.js';
@@ -93,6 +96,10 @@ export class CFMessagePort extends CFType {
   /** @internal local: requests received, not yet delivered. */ readonly _queue: Incoming[] = [];
   /** @internal local */ _source: CFRunLoopSource | null = null;
   /** @internal local */ _dispatchQueue: dispatch_queue_t | null = null;
+  /** @internal local: connections whose remote said hello (clients, not registration probes). */
+  readonly _clients = new Set<IpcConnection>();
+  /** @internal local: tunstack extension, see tunstack_CFMessagePortSetInvalidatesWhenClientLeaves. */
+  _invalidatesWhenClientLeaves = false;
   /** @internal remote */ _conn: IpcConnection | null = null;
   /** @internal remote: conversation counter. */ _conv = 0;
   /** @internal remote */ readonly _awaiting = new Map<number, ReplySlot>();
@@ -164,7 +171,11 @@ export async function CFMessagePortCreateLocal(
 async function registerLocal(ms: CFMessagePort, key: string): Promise<CFMessagePort | null> {
   const r = await registerName(new TextEncoder().encode(key), {
     onFrame: (conn, f) => localReceive(ms, conn, f),
-    onClose: () => { /* a client went away: CF's server never learns */ },
+    // A client went away. CF's server never learns; with the extension on, it is invalidated.
+    // 'local' closes are our own (invalidation, SetName dropping the old name, a corrupt stream).
+    onClose: (conn, why) => {
+      if (ms._clients.delete(conn) && why !== 'local' && ms._invalidatesWhenClientLeaves) CFMessagePortInvalidate(ms);
+    },
   });
   if (r.kind !== 'ok') return null;
   ms._listener = r.listener;
@@ -190,6 +201,7 @@ export async function CFMessagePortCreateRemote(_alloc: CFAllocatorRef, name: st
       onClose: () => { if (ms._conn !== null) CFMessagePortInvalidate(ms); },
     });
     if (conn === null) return null;
+    conn.sendNow(FLAG_HELLO, 0, 1, null);
     ms._conn = conn;
     return ms;
   })();
@@ -253,6 +265,19 @@ export function CFMessagePortGetInvalidationCallBack(ms: CFMessagePort): CFMessa
   return ms._icallout;
 }
 
+/**
+ * tunstack extension (no CF counterpart): when `flag` is true, the local port `ms` is invalidated,
+ * running its invalidation callback, as soon as one of its clients goes away: a remote port of it,
+ * in this or another process, is invalidated or released, or the process holding one dies. This is
+ * the "both ends learn" behaviour for one-server-one-client designs; CF's own server never learns
+ * of its clients (the default, false). Returns false (and does nothing) for remote or invalid ports.
+ */
+export function tunstack_CFMessagePortSetInvalidatesWhenClientLeaves(ms: CFMessagePort, flag: boolean): boolean {
+  if (ms._remote || !ms._valid) return false;
+  ms._invalidatesWhenClientLeaves = flag;
+  return true;
+}
+
 /** On an already-invalid port the callback is called at once instead of being stored (CF). */
 export function CFMessagePortSetInvalidationCallBack(ms: CFMessagePort, callout: CFMessagePortInvalidationCallBack | null): void {
   if (!ms._valid) {
@@ -289,6 +314,7 @@ export function CFMessagePortInvalidate(ms: CFMessagePort): void {
     if (ms._replySource !== null) { CFRunLoopSourceInvalidate(ms._replySource); CFRelease(ms._replySource); ms._replySource = null; }
     ms._listener?.close();
     ms._listener = null;
+    ms._clients.clear();
     for (const m of ms._queue.splice(0)) m.conn.release(m.size);
     const conn = ms._conn;
     ms._conn = null;
@@ -336,6 +362,11 @@ export function CFMessagePortSetDispatchQueue(ms: CFMessagePort, q: dispatch_que
 // ---- receiving (local) ----
 
 function localReceive(ms: CFMessagePort, conn: IpcConnection, f: Frame): void {
+  if ((f.flags & FLAG_HELLO) !== 0) {
+    if (f.payload !== null || f.msgid !== 0) { conn.close(); return; }
+    ms._clients.add(conn);
+    return;
+  }
   // Requests carry +c; anything else is a corrupt stream (CF drops it; a stream cannot resync).
   if (f.conv <= 0) { conn.close(); return; }
   if (!ms._valid) return;
@@ -354,9 +385,10 @@ async function localPerformOne(ms: CFMessagePort): Promise<void> {
   m.conn.release(m.size);
   const { frame } = m;
   const data = CFDataCreateWithBytesNoCopy(null, frame.payload ?? new Uint8Array(0));
+  // CF brackets the callout with retain/release only when there is a retain callback.
   const ctx = ms._ctx;
-  const info = ctx.info;
-  if (ctx.retain) ctx.retain(info);
+  const release = ctx.retain ? ctx.release ?? null : null;
+  const info = ctx.retain ? ctx.retain(ctx.info) : ctx.info;
   let reply: CFData | null = null;
   try {
     const r = ms._callout!(ms, frame.msgid, data, info);
@@ -364,7 +396,7 @@ async function localPerformOne(ms: CFMessagePort): Promise<void> {
   } catch (e) {
     console.error(`CFMessagePort ${ms._name ?? ''}: callout threw; replying with empty data`, e);
   } finally {
-    if (ctx.release) ctx.release(info);
+    if (release !== null) release(info);
     CFRelease(data);
   }
   let bytes: Uint8Array | null = reply === null ? null : reply.bytes;

@@ -5,6 +5,8 @@
 //
 //   0  magic   u32  0xF0F2F4F8
 //   4  flags   u32  bit 0: the sender awaits a reply (CF: a reply port is attached)
+//                   bit 1: hello — the first frame a remote sends on connecting (msgid 0, conv 1,
+//                   no payload); it tells a client from a registration probe (no CF analogue)
 //   8  msgid   i32  the caller's msgid; a reply echoes it (the requester ignores it, as CF does)
 //  12  conv    i32  request: +c (c > 0, per remote port); reply: -c
 //  16  length  i32  payload bytes; -1 = NULL data (arrives as an empty CFData, as in CF)
@@ -18,6 +20,7 @@ export const FRAME_HEADER_LEN = 20;
 /** Largest payload in either direction (CF allows 0x60000000; a Node process is happier with 64 MB). */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 export const FLAG_REPLY_WANTED = 1;
+export const FLAG_HELLO = 2;
 
 const F = { magic: 0, flags: 4, msgid: 8, conv: 12, length: 16 } as const;
 
@@ -119,7 +122,8 @@ export class FrameDecoder {
 
 function checkHeader(dv: DataView): FrameError | null {
   if (dv.getUint32(F.magic, true) !== FRAME_MAGIC) return 'bad-magic';
-  if ((dv.getUint32(F.flags, true) & ~FLAG_REPLY_WANTED) !== 0) return 'bad-flags';
+  const flags = dv.getUint32(F.flags, true);
+  if ((flags & ~(FLAG_REPLY_WANTED | FLAG_HELLO)) !== 0 || flags === (FLAG_REPLY_WANTED | FLAG_HELLO)) return 'bad-flags';
   const len = dv.getInt32(F.length, true);
   if (len < -1 || len > MAX_MESSAGE_BYTES) return 'bad-length';
   if (dv.getInt32(F.conv, true) === 0) return 'bad-conv';

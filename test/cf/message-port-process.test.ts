@@ -2,7 +2,8 @@
 // real CFMessagePort code, compiled once with tsc into node_modules/.cache. Request/reply both
 // directions, a name held by another process, receive and send timeouts, SIGKILL of the server
 // (the remote's invalidation callback, BecameInvalid, then a stale name that is cleaned up), and
-// the invalidation reaching a remote in another process.
+// the invalidation reaching a remote in another process; a killed client, with and without the
+// tunstack extension that lets the local port learn of it.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -18,6 +19,7 @@ import {
   CFMessagePortCreateLocal, CFMessagePortCreateRemote, CFMessagePortCreateRunLoopSource, CFMessagePortInvalidate,
   CFMessagePortIsValid, CFMessagePortSendRequest, CFMessagePortSetInvalidationCallBack,
   kCFMessagePortBecameInvalidError, kCFMessagePortReceiveTimeout, kCFMessagePortSendTimeout, kCFMessagePortSuccess,
+  tunstack_CFMessagePortSetInvalidatesWhenClientLeaves,
 } from '../../cfsocket/message-port.js';
 import { pathForName } from '../../cfsocket/ipc/registry.js';
 
@@ -137,6 +139,41 @@ describe('CFMessagePort between processes', () => {
     await running;
     const missing = child('client', uniq('nobody'), '1', 'x');
     expect((await missing.line(/status .*/)).trim()).toBe('status null');
+  }, 30_000);
+
+  it('a killed client: our local port stays valid (CF), or is invalidated with the tunstack extension; a probe is no client', async () => {
+    const name = uniq('clients');
+    const calls: unknown[] = [];
+    const port = (await CFMessagePortCreateLocal(null, name, () => null, { version: 0, info: 'ours' }, null))!;
+    CFMessagePortSetInvalidationCallBack(port, (_ms, info) => { calls.push(info); });
+    const waitInvalid = async (): Promise<void> => {
+      for (let i = 0; i < 500 && CFMessagePortIsValid(port); i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    // CF: the server never learns.
+    const first = child('hold', name);
+    await first.line(/ready/);
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(CFMessagePortIsValid(port)).toBe(true);
+    expect(calls).toEqual([]);
+    // Extension on. Another process trying to register the name probes it (connect, close): the
+    // probe sent no hello, so it is no client, and the port stays valid.
+    expect(tunstack_CFMessagePortSetInvalidatesWhenClientLeaves(port, true)).toBe(true);
+    const rival = child('register', name);
+    expect((await rival.line(/failed|ready/)).trim()).toBe('failed');
+    await rival.exited;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(CFMessagePortIsValid(port)).toBe(true);
+    // A client process dies: the port is invalidated and the callback gets our info.
+    const second = child('hold', name);
+    await second.line(/ready/);
+    second.proc.kill('SIGKILL');
+    await second.exited;
+    await waitInvalid();
+    expect(CFMessagePortIsValid(port)).toBe(false);
+    expect(calls).toEqual(['ours']);
+    expect(existsSync(pathForName(enc.encode(name))!)).toBe(false);
   }, 30_000);
 
   it('send timeout when the other process never reads', async () => {

@@ -21,6 +21,7 @@ import {
   CFMessagePortSetDispatchQueue, CFMessagePortSetInvalidationCallBack, CFMessagePortSetName,
   kCFMessagePortBecameInvalidError, kCFMessagePortIsInvalid, kCFMessagePortReceiveTimeout, kCFMessagePortSendTimeout,
   kCFMessagePortSuccess, kCFMessagePortTransportError, kCFMessagePortMaxMessageSize,
+  tunstack_CFMessagePortSetInvalidatesWhenClientLeaves,
 } from '../../cfsocket/message-port.js';
 import type { CFMessagePort, CFMessagePortCallBack, CFMessagePortContext } from '../../cfsocket/message-port.js';
 import { dispatch_queue_create } from '../../cfsocket/message-port-dispatch.js';
@@ -229,6 +230,71 @@ describe('CFMessagePort in one process', () => {
     expect(existsSync(path)).toBe(false);
   });
 
+  it("a client's invalidation is never seen by the local port (CF), unless the tunstack extension asks for it", async () => {
+    // Default: CF's server never learns of a client's end.
+    const apple = await serve(uniq('apple'));
+    let appleCalls = 0;
+    CFMessagePortSetInvalidationCallBack(apple.port, () => { appleCalls++; });
+    const r1 = (await CFMessagePortCreateRemote(null, CFMessagePortGetName(apple.port)))!;
+    expect(await CFMessagePortSendRequest(r1, 1, null, 1, 5, 'reply', null)).toBe(kCFMessagePortSuccess);
+    CFMessagePortInvalidate(r1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(CFMessagePortIsValid(apple.port)).toBe(true);
+    expect(appleCalls).toBe(0);
+    await apple.stop();
+    expect(appleCalls).toBe(1);
+
+    // Extension on: the client's Invalidate invalidates the local port, with its context info.
+    const released: unknown[] = [];
+    const ctx: CFMessagePortContext = { version: 0, info: 'srv', retain: null, release: (i) => { released.push(i); }, copyDescription: null };
+    const port = (await CFMessagePortCreateLocal(null, uniq('both'), serverCallout, ctx, null))!;
+    const name = CFMessagePortGetName(port)!;
+    const loop = CFRunLoopCreateWithClock();
+    CFRunLoopAddSource(loop, CFMessagePortCreateRunLoopSource(null, port, 0)!, kCFRunLoopDefaultMode);
+    const running = (async () => { while (CFMessagePortIsValid(port)) if (await CFRunLoopRunInMode(kCFRunLoopDefaultMode, 30, false, loop) === 1) break; })();
+    expect(tunstack_CFMessagePortSetInvalidatesWhenClientLeaves(port, true)).toBe(true);
+    const calls: unknown[] = [];
+    CFMessagePortSetInvalidationCallBack(port, (ms, info) => { calls.push(ms === port ? info : 'wrong port'); });
+    // Renaming closes the old name's listener ourselves: that is not a client leaving.
+    const renamed = uniq('both-renamed');
+    expect(await CFMessagePortSetName(port, renamed)).toBe(true);
+    expect(CFMessagePortIsValid(port)).toBe(true);
+    const r2 = (await CFMessagePortCreateRemote(null, renamed))!;
+    expect(tunstack_CFMessagePortSetInvalidatesWhenClientLeaves(r2, true)).toBe(false);   // remote
+    const box = { value: null as CFData | null };
+    expect(await CFMessagePortSendRequest(r2, 1, CFDataCreate(null, enc.encode('x')), 1, 5, 'reply', box)).toBe(kCFMessagePortSuccess);
+    expect(text(box.value)).toBe('x');
+    expect(CFMessagePortIsValid(port)).toBe(true);
+    CFMessagePortInvalidate(r2);
+    for (let i = 0; i < 200 && CFMessagePortIsValid(port); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(CFMessagePortIsValid(port)).toBe(false);
+    expect(calls).toEqual(['srv']);
+    expect(released).toEqual(['srv']);
+    expect(existsSync(pathForName(enc.encode(renamed))!)).toBe(false);
+    expect(name).not.toBe(renamed);
+    expect(tunstack_CFMessagePortSetInvalidatesWhenClientLeaves(port, true)).toBe(false);   // invalid
+    CFRunLoopStop(loop);
+    await running;
+  });
+
+  it('the context retain/release bracket each callout only when a retain callback exists (CF)', async () => {
+    const log: string[] = [];
+    const withRetain: CFMessagePortContext = { version: 0, info: 'i', retain: (i) => { log.push('retain'); return `${String(i)}+`; }, release: (i) => { log.push(`release ${String(i)}`); }, copyDescription: null };
+    const port = (await CFMessagePortCreateLocal(null, uniq('ctx2'), (_l, _id, _d, info) => { log.push(`callout ${String(info)}`); return null; }, withRetain, null))!;
+    const loop = CFRunLoopCreateWithClock();
+    CFRunLoopAddSource(loop, CFMessagePortCreateRunLoopSource(null, port, 0)!, kCFRunLoopDefaultMode);
+    const running = (async () => { while (CFMessagePortIsValid(port)) if (await CFRunLoopRunInMode(kCFRunLoopDefaultMode, 30, false, loop) === 1) break; })();
+    const remote = (await CFMessagePortCreateRemote(null, CFMessagePortGetName(port)))!;
+    expect(await CFMessagePortSendRequest(remote, 1, null, 1, 5, 'reply', null)).toBe(kCFMessagePortSuccess);
+    // Creation retains once ('i+' stored); the callout gets a second retain's result and releases it.
+    expect(log).toEqual(['retain', 'retain', 'callout i++', 'release i++']);
+    CFMessagePortInvalidate(remote);
+    CFMessagePortInvalidate(port);
+    expect(log.at(-1)).toBe('release i+');
+    CFRunLoopStop(loop);
+    await running;
+  });
+
   it('SetDispatchQueue: requests are served serially without any run loop', async () => {
     const port = (await CFMessagePortCreateLocal(null, uniq('dq'), (_l, _id, d) => CFDataCreate(null, enc.encode(`q:${text(d)}`)), null, null))!;
     CFMessagePortSetDispatchQueue(port, dispatch_queue_create('test', null));
@@ -260,5 +326,11 @@ describe('message-port frames', () => {
     const big = encodeFrameHeader(0, 1, 1, null);
     new DataView(big.buffer).setInt32(16, kCFMessagePortMaxMessageSize + 1, true);
     expect(new FrameDecoder(() => {}).push(big)).toBe('bad-length');
+    // Hello (flag 2) decodes; hello together with reply-wanted, or unknown flags, do not.
+    const hello: Frame[] = [];
+    expect(new FrameDecoder((f) => hello.push(f)).push(encodeFrameHeader(2, 0, 1, null))).toBeNull();
+    expect(hello.map((f) => f.flags)).toEqual([2]);
+    expect(new FrameDecoder(() => {}).push(encodeFrameHeader(3, 0, 1, null))).toBe('bad-flags');
+    expect(new FrameDecoder(() => {}).push(encodeFrameHeader(4, 0, 1, null))).toBe('bad-flags');
   });
 });
