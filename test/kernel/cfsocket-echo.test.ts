@@ -1,6 +1,7 @@
 // A CFSocket echo server on the stack (accept callback, then a data callback per connection that
 // echoes with CFSocketSendData), reached by the Linux kernel's TCP from the namespace over TUN.
-// The run loop runs on real time in-process while python3 in the namespace connects.
+// The run loop runs on real time in-process while python3 in the namespace connects. The README's
+// runnable example (tools/examples/cfsocket-echo.ts) is then reached with nc, as README says.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IPPROTO_TCP, PF_INET, SOCK_STREAM, kpiKernel, sockaddrIn } from '../../kpi/index.js';
@@ -11,7 +12,8 @@ import {
   kCFSocketDataCallBack,
 } from '../../cfsocket/index.js';
 import type { CFData, CFSocket } from '../../cfsocket/index.js';
-import { nsPython, SKIP, SKIP_NOTE, STACK4, startWorld } from './harness.js';
+import { cfEchoServer } from '../../tools/examples/cfsocket-echo.js';
+import { nsPython, nsRun, SKIP, SKIP_NOTE, STACK4, startWorld } from './harness.js';
 import type { KernelWorld } from './harness.js';
 
 const PORT = 7007;
@@ -72,4 +74,21 @@ describe.skipIf(SKIP)(`kernel peer: CFSocket echo server${SKIP_NOTE}`, () => {
       for (const c of children) CFSocketInvalidate(c);
     }
   }, 40_000);
+
+  it("the README example's server (tools/examples/cfsocket-echo.ts) echoes for nc from the namespace", async () => {
+    const rl = CFRunLoopCreateWithClock();
+    const srv = cfEchoServer(CFAllocatorCreateForKernel(kpiKernel(w.session.stack)), rl, PORT + 1)!;
+    expect(srv).not.toBeNull();
+    const running = CFRunLoopRunInMode(kCFRunLoopDefaultMode, 30, false, rl);
+    try {
+      const lines = Array.from({ length: 200 }, (_, i) => `line ${i} of the nc test`).join('\n') + '\n';
+      const r = await nsRun(w.netns, 'nc', ['-N', STACK4, String(PORT + 1)], { input: lines, timeoutMs: 15_000 });
+      expect(r.code).toBe(0);
+      expect(r.stdout.toString()).toBe(lines);
+    } finally {
+      CFRunLoopStop(rl);
+      expect(await running).toBe(kCFRunLoopRunStopped);
+      CFSocketInvalidate(srv);
+    }
+  }, 30_000);
 });
