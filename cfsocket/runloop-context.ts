@@ -5,7 +5,7 @@
 // callouts, top-level code) that runs meanwhile.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { CFRunLoop } from './cf-runloop.js';
+import type { CFRunLoop } from './cf-runloop-run.js';
 
 const current = new AsyncLocalStorage<CFRunLoop>();
 
