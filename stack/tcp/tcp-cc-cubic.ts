@@ -246,4 +246,19 @@ export const Cubic: CongestionControl = {
     s.frac = 0;
     tp.snd_cwnd = restartWindow(tp, s.iwSegments);
   },
+
+  /**
+   * XNU tcp_cubic_cwnd_init_or_reset: the curve is forgotten (tcp_cubic_clear_state, then
+   * cub_last_max = ssthresh) and cwnd = IW in the current SMSS. XNU also lifts ssthresh to the
+   * maximum when no more than 4380 bytes were ever sent; a black hole needs two RTOs of a large
+   * segment first, so that case is left out (CcConn has no byte count).
+   */
+  cwndInit(tp: CcConn, _now: Instant): void {
+    const s = stateOf(tp);
+    s.wMax = tp.snd_ssthresh;
+    s.k = 0;
+    s.epochStart = -1;
+    s.frac = 0;
+    tp.snd_cwnd = initialWindowBytes(tp.t_maxseg, s.iwSegments);
+  },
 };

@@ -195,4 +195,9 @@ export const NewReno: CongestionControl = {
     s.bytesAcked = 0;
     tp.snd_cwnd = restartWindow(tp, s.iwSegments);
   },
+
+  /** XNU tcp_newreno_cwnd_init_or_reset (tcp_cc_cwnd_init_or_reset): cwnd = IW in the current SMSS. */
+  cwndInit(tp: CcConn, _now: Instant): void {
+    tp.snd_cwnd = initialWindowBytes(tp.t_maxseg, stateOf(tp).iwSegments);
+  },
 };

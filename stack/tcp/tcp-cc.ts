@@ -51,4 +51,9 @@ export interface CongestionControl {
   postRecovery(tp: CcConn, now: Instant): void;
   /** The connection was idle longer than an RTO (RFC 7661/2861): restart or decay the window. */
   afterIdle(tp: CcConn, idleUs: number, now: Instant): void;
+  /**
+   * XNU cwnd_init: the MSS changed under a running connection (black-hole detection or its
+   * revert): cwnd back to the initial window in the new SMSS. ssthresh and the RTO-undo state stay.
+   */
+  cwndInit(tp: CcConn, now: Instant): void;
 }

@@ -31,6 +31,7 @@ import { SEG_CONTINUE, SEG_DONE, tcpDropWithReset } from './tcp-input.js';
 import { tcpDropAfterAck } from './tcp-input-sync.js';
 import { TH_ACK } from '../wire/tcp.js';
 import { initialWindowBytes } from './tcp-cc-newreno.js';
+import { tcpPmtudAck } from './tcp-pmtud-blackhole.js';
 
 /** TCPOLEN of the largest options a data segment may carry (for TSO sizing). */
 const MAX_OPTLEN = 40;
@@ -154,6 +155,8 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
     st.tcps_sndrexmitbad++;
     tcpBadRexmtRestoreState(tcp, tp, acked, now);
   }
+  // The rest of tcp_bad_rexmt_check: PMTU black-hole revert, while t_rxtshift still tells.
+  tcpPmtudAck(tcp, tp, now);
   const inRecovery = (tp.t_flags & TF_FASTRECOVERY) !== 0;
   if (inRecovery) {
     if (seqGe(c.ack, tp.snd_recover)) {

@@ -31,6 +31,7 @@ import { tcpDeliver } from './tcp-input-data.js';
 import { tcpDelayAck } from './tcp-delack.js';
 import { tcpRcvbufGrow } from './tcp-sbauto.js';
 import { tsLt } from './tcp-input.js';
+import { tcpPmtudAck } from './tcp-pmtud-blackhole.js';
 
 /** tcprexmtthresh: duplicate ACKs that start fast retransmit. */
 const REXMT_THRESH = 3;
@@ -63,6 +64,8 @@ export function tcpHeaderPrediction(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant):
       tp.ts_recent_age = now;
     }
     st.tcps_predack++;
+    // XNU calls tcp_bad_rexmt_check here too: with t_rxtshift 0 it only resets the PMTU state.
+    tcpPmtudAck(tcp, tp, now);
     // RTT: RFC 7323 §4.1 RTTM with TSecr, else the timed segment (Karn's rule via t_rtttime).
     let sampled = false;
     if (tp.t_rtttime >= 0 && seqGt(c.ack, tp.t_rtseq)) {

@@ -24,6 +24,7 @@ import {
 } from './tcp-var.js';
 import { tcpClearTimer, tcpSetPersist, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
 import { tcpMtudisc } from './tcp-subr.js';
+import { tcpDontFrag, tcpPmtudNoteSend } from './tcp-pmtud-blackhole.js';
 
 /**
  * Sends one segment: `len` data bytes from so_snd offset `off` (snd_una-relative) at sequence
@@ -128,6 +129,7 @@ export function tcpSendSegment(
   tp.t_txpackets += nseg;
   tp.t_txbytes += len;
   if (len > 0) {
+    tcpPmtudNoteSend(tp, len, optlen);
     if (forced && len === 1 && tp.snd_wnd === 0) st.tcps_sndprobe++;
     else if (sackRxmit || seqLt(seq, tp.snd_max)) {
       st.tcps_sndrexmitpack += nseg;
@@ -204,7 +206,8 @@ export function tcpSendSegment(
   params.ttl = pcbOutputTtl(pcb);
   params.tos = pcbOutputTos(pcb);
   params.ifscope = pcb.ifscope;
-  params.dontFrag = true;
+  // XNU: IP_DF while TF_PMTUD (black-hole detection clears it).
+  params.dontFrag = tcpDontFrag(tp);
   const e = tcp.ip.output(m, params, now);
   if (e !== 0) return tcpOutputError(tcp, tp, e, now);
   return 0;

@@ -125,6 +125,21 @@ export interface TcpProfile {
    * once, even with data in flight, when the previous data segment sent was full-sized.
    */
   readonly nagleAfterFullSegment: boolean;
+
+  // ---- PMTU black-hole detection (tcp-pmtud-blackhole.ts) ----
+  /**
+   * net.inet.tcp.pmtud_blackhole_detection: on the second retransmission timeout of a segment
+   * larger than the black-hole MSS in ESTABLISHED, lower t_maxopd and stop setting DF (XNU
+   * tcp_timers TCPT_REXMT). Any non-zero sysctl value turns it on, as XNU tests the int for truth.
+   */
+  readonly pmtudBlackholeDetect: boolean;
+  /** net.inet.tcp.pmtud_blackhole_mss: the t_maxopd (MSS with options) tried in a black hole. */
+  readonly pmtudBlackholeMss: number;
+  /**
+   * net.inet.tcp.v6pmtud_blackhole_mss (FreeBSD only): IPv6's black-hole MSS; 0 = use
+   * pmtudBlackholeMss for IPv6 too (XNU has the one knob for both families).
+   */
+  readonly v6PmtudBlackholeMss: number;
 }
 
 /** XNU (xnu-11417, macOS 15). */
@@ -186,6 +201,10 @@ export const XNU_PROFILE: TcpProfile = {
   cwndValidation: true,
   tso: true,
   nagleAfterFullSegment: true,
+  // tcp_timer.c: tcp_pmtud_black_hole_detect = 1, tcp_pmtud_black_hole_mss = 1200 (both families).
+  pmtudBlackholeDetect: true,
+  pmtudBlackholeMss: 1200,
+  v6PmtudBlackholeMss: 0,
 };
 
 /** A profile with some values replaced (tests shorten MSL and timers this way). */
@@ -262,4 +281,13 @@ export const FREEBSD_PROFILE: TcpProfile = {
   cwndValidation: false,
   tso: true,
   nagleAfterFullSegment: false,
+  // tcp_timer.c: pmtud_blackhole_detection 0 (off), pmtud_blackhole_mss 1200, v6pmtud_blackhole_mss
+  // 1220. FreeBSD's own algorithm (tcp_timer_rexmt, TF2_PLPMTU_*) differs: it starts at the 2nd
+  // RTO in ESTABLISHED or FIN_WAIT_1 when the last segment was full-sized, steps t_maxseg (not
+  // t_maxopd) down twice (black-hole MSS, then mssdflt with PMTUD off), two RTOs per step, has no
+  // ACK-based revert, and its sysctl takes 2/3 for IPv4/IPv6 only. Turning the knob on here runs
+  // XNU's algorithm with these values: a profile swaps values, never code paths.
+  pmtudBlackholeDetect: false,
+  pmtudBlackholeMss: 1200,
+  v6PmtudBlackholeMss: 1220,
 };

@@ -202,6 +202,13 @@ export class TcpStats {
   tcps_icmp_ignored = 0;
   /** Path MTU decreases applied from ICMP needfrag / packet-too-big. */
   tcps_mturesent = 0;
+  /**
+   * PMTU black-hole detection lowered a connection's MSS and cleared DF (tcp-pmtud-blackhole.ts).
+   * XNU counts only reverts; the name is FreeBSD's counter for the same event.
+   */
+  tcps_pmtud_blackhole_activated = 0;
+  /** A lowered MSS restored: an ACK proved large segments get through, more RTOs, or the socket option (XNU). */
+  tcps_pmtudbh_reverted = 0;
 
   // ---- buffers ----
   /** so_rcv was auto-sized upward (tcp_sbrcv_grow: the sender filled the window within an RTT). */

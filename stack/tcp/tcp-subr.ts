@@ -25,7 +25,7 @@ import {
   TCPS_CLOSED, TCPS_ESTABLISHED, TCPS_SYN_SENT, TCPS_TIME_WAIT, haveRcvdSyn,
 } from './tcp-fsm.js';
 import {
-  TF_CLOSED, TF_RCVD_TSTMP, TF_REQ_SACK, TF_REQ_SCALE, TF_REQ_TSTMP, TT_2MSL, TT_NTIMERS, Tcpcb,
+  TF_CLOSED, TF_PMTUD, TF_RCVD_TSTMP, TF_REQ_SACK, TF_REQ_SCALE, TF_REQ_TSTMP, TT_2MSL, TT_NTIMERS, Tcpcb,
   TCP_MAXWIN, TCP_MAX_WINSHIFT, intotcpcb,
 } from './tcp-var.js';
 import { ccByName } from './tcp-cc-registry.js';
@@ -47,6 +47,9 @@ export function tcpNewTcpcb(tcp: Tcp, pcb: InPcb, so: Socket | null): Tcpcb {
   );
   if (p.rfc1323) tp.t_flags |= TF_REQ_SCALE | TF_REQ_TSTMP;
   if (p.sack) tp.t_flags |= TF_REQ_SACK;
+  // XNU tcp_rtlookup (from tcp_mssopt / tcp_mss): path MTU discovery is on while
+  // net.inet.tcp.path_mtu_discovery is 1 and the route's MTU is not locked (routes never are here).
+  tp.t_flags |= TF_PMTUD;
   tp.t_rxtcur = p.rtoInitialMs * 1000;
   pcb.ppcb = tp;
   return tp;
@@ -80,12 +83,17 @@ export function tcpMss(tcp: Tcp, tp: Tcpcb, offer: number): void {
   tcpMssUpdate(tcp, tp);
 }
 
-/** Recomputes t_maxopd/t_maxseg from the peer's MSS, our path MSS and TCP_MAXSEG. */
-export function tcpMssUpdate(tcp: Tcp, tp: Tcpcb): void {
+/** The t_maxopd the peer's MSS, our path MSS and TCP_MAXSEG allow together (at least 64). */
+export function tcpMssMaxopd(tcp: Tcp, tp: Tcpcb): number {
   let mss = tp.t_peermss > 0 ? tp.t_peermss : (tp.t_inpcb.family === 4 ? tcp.profile.mssDefault : tcp.profile.v6MssDefault);
   if (tp.t_ourmss > 0 && tp.t_ourmss < mss) mss = tp.t_ourmss;
   if (tp.t_usermss > 0 && tp.t_usermss < mss) mss = tp.t_usermss;
-  if (mss < 64) mss = 64;
+  return mss < 64 ? 64 : mss;
+}
+
+/** Recomputes t_maxopd/t_maxseg from the peer's MSS, our path MSS and TCP_MAXSEG. */
+export function tcpMssUpdate(tcp: Tcp, tp: Tcpcb): void {
+  let mss = tcpMssMaxopd(tcp, tp);
   tp.t_maxopd = mss;
   if ((tp.t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) === (TF_REQ_TSTMP | TF_RCVD_TSTMP)) mss -= TCPOLEN_TSTAMP_APPA;
   tp.t_maxseg = mss;
@@ -270,6 +278,8 @@ export function tcpRespond(
   p.ttl = ttl;
   p.tos = tos;
   p.ifscope = ifscope;
+  // Shared with tcp_output, which may have cleared it for a black-holed connection.
+  p.dontFrag = true;
   st.tcps_sndtotal++;
   if ((flags & TH_RST) !== 0) st.tcps_sndrst++;
   else if ((flags & ~TH_ACK) === 0) st.tcps_sndacks++;
@@ -353,6 +363,9 @@ export function tcpCtlinput(tcp: Tcp, ctl: IpCtlInfo, now: Instant): void {
  */
 export function tcpMtudisc(tcp: Tcp, tp: Tcpcb, mtu: number, now: Instant): void {
   const pcb = tp.t_inpcb;
+  // XNU tcp_mtudisc starts with tcp_rtlookup, which turns TF_PMTUD (DF) back on even when the MSS
+  // then stays as it is; TF_BLACKHOLE and the saved MSS are left alone.
+  tp.t_flags |= TF_PMTUD;
   const hdr = ipHdrLen(pcb.family) + TCP_HEADER_LEN;
   let mss = mtu > 0 ? mtu - hdr : tp.t_maxopd - 64;
   if (mss < tcp.profile.minMss - hdr + TCP_HEADER_LEN) mss = Math.max(64, tcp.profile.minMss - hdr + TCP_HEADER_LEN);

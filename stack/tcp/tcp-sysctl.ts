@@ -105,6 +105,13 @@ const MAPPED: Readonly<Record<string, Mapped>> = {
   'net.inet.icmp.icmplim': num('rstRateLimit', 0, INT_MAX),
   'net.inet.tcp.challengeack_limit': num('challengeAckLimit', 0, INT_MAX),
   'net.inet.tcp.maxseg_unacked': num('maxsegUnacked', 1, INT_MAX),
+  // XNU tcp_timer.c: an int tested for truth (FreeBSD's 2 and 3, one family only, read as on).
+  'net.inet.tcp.pmtud_blackhole_detection': {
+    get: (p) => (p.pmtudBlackholeDetect ? 1 : 0),
+    set: (v) => { const n = int(v, 0, INT_MAX); return typeof n === 'string' ? n : { pmtudBlackholeDetect: n !== 0 }; },
+  },
+  'net.inet.tcp.pmtud_blackhole_mss': num('pmtudBlackholeMss', 64, 65535),
+  'net.inet.tcp.v6pmtud_blackhole_mss': num('v6PmtudBlackholeMss', 0, 65535),
 };
 
 /** Knobs the stack has no variable for, with the value it behaves as. */
@@ -116,7 +123,6 @@ const FIXED: Readonly<Record<string, SysctlValue>> = {
   'net.inet.tcp.fastopen.client_enable': 0,
   'net.inet.tcp.hostcache.enable': 1,
   'net.inet.tcp.path_mtu_discovery': 1,
-  'net.inet.tcp.pmtud_blackhole_detection': 0,
   'net.inet.tcp.nolocaltimewait': 0,
   'net.inet.tcp.ts_offset_per_conn': 1,
   'net.inet.tcp.udp_tunneling_port': 0,

@@ -1,5 +1,6 @@
 // TCP timers (bsd/netinet/tcp_timer.c): retransmission (RFC 6298, Karn, backoff, SYN backoff,
-// ETIMEDOUT), persist (zero-window probes with backoff between persistMinMs and persistMaxMs),
+// ETIMEDOUT, PMTU black-hole detection in tcp-pmtud-blackhole.ts), persist (zero-window probes
+// with backoff between persistMinMs and persistMaxMs),
 // keepalive and connection-establishment (keep-init) timeout, 2*MSL / FIN_WAIT_2, delayed ACK.
 //
 // Each tcpcb has five deadlines (Tcpcb.t_timer, µs, 0 = off) and one Timer in the stack's heap,
@@ -23,6 +24,7 @@ import {
 import { tcpClose, tcpDrop, tcpRespondTp, tcpTsval } from './tcp-subr.js';
 import { tcpOutput } from './tcp-output.js';
 import { tcpResetStretchAck } from './tcp-delack.js';
+import { tcpPmtudRexmtTimeout } from './tcp-pmtud-blackhole.js';
 
 /** Sets deadline `which` to `deadline` (µs); re-arms the tcpcb's Timer only when it gets earlier. */
 export function tcpSetTimer(tcp: Tcp, tp: Tcpcb, which: number, deadline: Instant): void {
@@ -126,6 +128,8 @@ function tcpTimerRexmt(tcp: Tcp, tp: Tcpcb, now: Instant): void {
   // XNU tcp_timers (TCPT_REXMT): tcp_syn_backoff only in SYN_SENT; a SYN-ACK (SYN_RECEIVED)
   // backs off on the regular tcp_backoff table like data (FreeBSD tcp_timer_rexmt alike).
   tp.t_rxtcur = tp.rtt.backoffUs(tp.t_rxtshift, tp.t_state === TCPS_SYN_SENT ? p.synBackoff : p.backoff);
+  // XNU: "Check for potential Path MTU Discovery Black Hole" (after the backoff, before the rest).
+  tcpPmtudRexmtTimeout(tcp, tp, now);
   // net.inet.tcp.rexmit_drop_options: a SYN that keeps going unanswered loses its options.
   if (tp.t_state === TCPS_SYN_SENT && p.synDropOptionsAfter > 0 && tp.t_rxtshift >= p.synDropOptionsAfter) {
     tp.t_flags &= ~(TF_REQ_SCALE | TF_REQ_TSTMP | TF_REQ_SACK);

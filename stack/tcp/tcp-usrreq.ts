@@ -42,6 +42,7 @@ import {
 } from './tcp-subr.js';
 import { keepIdleUs, keepInitUs, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
 import { tcpOutput } from './tcp-output.js';
+import { tcpPmtudSetDisabled } from './tcp-pmtud-blackhole.js';
 
 // IPPROTO_TCP option names (bsd/netinet/tcp.h, tcp_private.h; xnu-sockets.md §1.4).
 export const TCP_NODELAY = 0x01;
@@ -59,6 +60,8 @@ export const TCP_RXT_CONNDROPTIME = 0x80;
 export const TCP_CONNECTION_INFO = 0x106;
 /** Close instead of entering TIME_WAIT (XNU tcp_private.h). */
 export const TCP_NOTIMEWAIT = 0x208;
+/** Turn PMTU black-hole detection off for this connection, 0 or 1 (XNU tcp_private.h). */
+export const TCP_DISABLE_BLACKHOLE_DETECTION = 0x209;
 
 // struct tcp_connection_info (XNU bsd/netinet/tcp.h), little-endian, 8-byte aligned:
 //   0 u8 tcpi_state, 1 u8 tcpi_snd_wscale, 2 u8 tcpi_rcv_wscale, 3 u8 __pad1,
@@ -434,6 +437,10 @@ export class TcpUsrreqs implements PrUsrreqs {
       case TCP_NOTIMEWAIT:
         tp.t_notimewait = v !== 0;
         return 0;
+      case TCP_DISABLE_BLACKHOLE_DETECTION:
+        if (v < 0 || v > 1) return EINVAL;
+        tcpPmtudSetDisabled(tcp, tp, v === 1, now);
+        return 0;
       case TCP_NOTSENT_LOWAT:
         if (v < 0) return EINVAL;
         tp.t_notsent_lowat = v;
@@ -459,6 +466,7 @@ export class TcpUsrreqs implements PrUsrreqs {
       case TCP_NOTSENT_LOWAT: return sooptcopyoutInt(sopt, tp.t_notsent_lowat);
       case TCP_RXT_CONNDROPTIME: return sooptcopyoutInt(sopt, Math.floor(tp.t_rxt_conndroptime / 1000));
       case TCP_NOTIMEWAIT: return sooptcopyoutInt(sopt, tp.t_notimewait ? 1 : 0);
+      case TCP_DISABLE_BLACKHOLE_DETECTION: return sooptcopyoutInt(sopt, tp.t_noblackhole ? 1 : 0);
       // XNU: sooptcopyout(sopt, &tci, sizeof(struct tcp_connection_info)) — a shorter buffer gets
       // the leading bytes (sopt_valsize says how many), as for every getsockopt.
       case TCP_CONNECTION_INFO: return sooptcopyout(sopt, tcpConnectionInfo(tp));

@@ -71,6 +71,13 @@ export const TF_STREAMING_ON = 0x2000000;
  * test lets a runt follow such a segment (profile.nagleAfterFullSegment).
  */
 export const TF_MAXSEGSNT = 0x4000000;
+/**
+ * XNU TF_PMTUD: path MTU discovery is on for this connection, so IPv4 segments carry DF (XNU sets
+ * it on every route lookup while net.inet.tcp.path_mtu_discovery is 1; black-hole detection clears it).
+ */
+export const TF_PMTUD = 0x8000000;
+/** XNU TF_BLACKHOLE: black-hole detection lowered t_maxopd (saved in t_pmtud_saved_maxopd). */
+export const TF_BLACKHOLE = 0x10000000;
 
 // ---- t_oobflags ----
 /** An urgent byte is held in t_iobc. */
@@ -209,6 +216,22 @@ export class Tcpcb implements TimerTarget, CcConn {
   t_rxt_conndroptime = 0;
   /** TCP_NOTIMEWAIT (XNU TF_NOTIMEWAIT): close instead of entering TIME_WAIT. */
   t_notimewait = false;
+
+  // ---- PMTU black-hole detection (XNU tcp_var.h; tcp-pmtud-blackhole.ts) ----
+  /** t_maxopd before black-hole detection lowered it (XNU t_pmtud_saved_maxopd), 0 = never lowered. */
+  t_pmtud_saved_maxopd = 0;
+  /**
+   * Our TSval clock (ms) when detection lowered the MSS, 0 = none (XNU t_pmtud_start_ts): an ACK
+   * echoing an older TSval shows a full-size segment got through, and the first ACK clears it.
+   */
+  t_pmtud_start_ts = 0;
+  /**
+   * Payload plus TCP options of the first data segment sent from snd_una since new data was last
+   * acknowledged, 0 = none yet (XNU t_pmtud_lastseg_size): the size the RTOs keep failing with.
+   */
+  t_pmtud_lastseg_size = 0;
+  /** TCP_DISABLE_BLACKHOLE_DETECTION (XNU TF_NOBLACKHOLE_DETECTION). */
+  t_noblackhole = false;
 
   // ---- per-connection counters for TCP_CONNECTION_INFO (XNU inp_stat / t_stat) ----
   /** Segments handed to IP (a TSO super-segment counts for every MSS) and their payload bytes. */
