@@ -105,6 +105,9 @@ const MAPPED: Readonly<Record<string, Mapped>> = {
   'net.inet.icmp.icmplim': num('rstRateLimit', 0, INT_MAX),
   'net.inet.tcp.challengeack_limit': num('challengeAckLimit', 0, INT_MAX),
   'net.inet.tcp.maxseg_unacked': num('maxsegUnacked', 1, INT_MAX),
+  'net.inet.tcp.enable_tlp': bool('tailLossProbe'),
+  // Older XNU's name (tcp_early_rexmt); current XNU has no knob and always does RFC 5827.
+  'net.inet.tcp.early_rexmt': bool('earlyRetransmit'),
 };
 
 /** Knobs the stack has no variable for, with the value it behaves as. */
