@@ -1,7 +1,7 @@
 // ACK processing of tcp_input (RFC 9293 §3.10.7.4 "fifth"): SYN_RECEIVED completing the
 // handshake, RFC 5961 §5.2 ACK acceptability, duplicate ACKs with fast retransmit / NewReno
-// (RFC 5681 §3.2, RFC 6582), SACK scoreboard and recovery (RFC 6675), limited transmit
-// (RFC 3042), RTT measurement (RFC 7323 §4 RTTM from TSecr, else the timed segment; Karn),
+// (RFC 5681 §3.2, RFC 6582) with XNU's early retransmit and tail-loss-probe checks (tcp-tlp.ts),
+// SACK scoreboard and recovery (RFC 6675), limited transmit (RFC 3042), RTT measurement (RFC 7323 §4 RTTM from TSecr, else the timed segment; Karn),
 // RTO management (RFC 6298 §5), congestion-window growth (CongestionControl), freeing
 // acknowledged data from so_snd, and the FIN_WAIT_1 / CLOSING / LAST_ACK / TIME_WAIT transitions.
 
@@ -19,14 +19,16 @@ import {
 } from './tcp-fsm.js';
 import {
   TF_CHILD, TF_CLOSED, TF_SENTFIN, TF_FASTRECOVERY, TF_NEEDFIN, TF_RCVD_TSTMP, TF_REQ_TSTMP, TF_SACK_PERMIT, TT_2MSL, TT_KEEP,
-  TT_PERSIST, TT_REXMT, Tcpcb, tcpScoreboard,
+  TT_PERSIST, TT_PTO, TT_REXMT, Tcpcb, tcpScoreboard,
 } from './tcp-var.js';
+import { SACK_DUPTHRESH } from './tcp-sack.js';
+import { tcpEarlyRexmtCheck, tcpSentTlpRetrans, tcpTlpAcked } from './tcp-tlp.js';
 import { ipHdrLen, tcpChallengeAckAllowed, tcpClose, tcpRespondTp, tcpTimeWait, tcpTsval } from './tcp-subr.js';
 import { keepIdleUs, tcpClearTimer, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
 import { tcpOutput } from './tcp-output.js';
 import { tcpSbdrop } from './tcp-sndbuf.js';
 import { tcpRcvbufMeasureStart } from './tcp-sbauto.js';
-import { tcpReassPresent } from './tcp-input-data.js';
+import { tcpReassPresent, tcpUpdateWindow } from './tcp-input-data.js';
 import { SEG_CONTINUE, SEG_DONE, tcpDropWithReset } from './tcp-input.js';
 import { tcpDropAfterAck } from './tcp-input-sync.js';
 import { TH_ACK } from '../wire/tcp.js';
@@ -124,16 +126,19 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
     return SEG_DONE;
   }
   const sackOn = (tp.t_flags & TF_SACK_PERMIT) !== 0;
+  let sacked = 0;
   if (sackOn && o.sackCount > 0 && tp.t_state >= TCPS_ESTABLISHED) {
     // The scoreboard is judged against the snd_una this ACK establishes: a block below the new
     // cumulative ACK is a D-SACK (RFC 2883 §4) even when it lies above the old snd_una.
     const una = seqGt(c.ack, tp.snd_una) && seqLe(c.ack, tp.snd_max) ? c.ack : tp.snd_una;
-    tcpScoreboard(tp).updateInterleaved(una, tp.snd_max, o.sackBlocks, o.sackCount);
+    sacked = tcpScoreboard(tp).updateInterleaved(una, tp.snd_max, o.sackBlocks, o.sackCount);
   }
 
   if (seqLe(c.ack, tp.snd_una)) {
-    // RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT": no data, no window change, outstanding data, ack == snd_una.
-    if (c.tlen === 0 && c.tiwin === tp.snd_wnd && c.ack === tp.snd_una && tp.snd_max !== tp.snd_una &&
+    // RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT": no data, no window change, outstanding data, ack ==
+    // snd_una. RFC 6675 §2 and XNU also count an ACK with newly SACKed data whose window changed
+    // (the receiver's out-of-order queue often moves it).
+    if (c.tlen === 0 && (c.tiwin === tp.snd_wnd || sacked > 0) && c.ack === tp.snd_una && tp.snd_max !== tp.snd_una &&
         (c.flags & TH_FIN) === 0) {
       st.tcps_rcvdupack++;
       if (tcpDupAck(tcp, tp, now)) {
@@ -142,6 +147,7 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
       }
     } else {
       tp.t_dupacks = 0;
+      tp.t_rexmtthresh = SACK_DUPTHRESH;
     }
     return SEG_CONTINUE;
   }
@@ -150,7 +156,7 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
   const acked = seqSub(c.ack, tp.snd_una);
   // XNU tcp_bad_rexmt_check: an ACK for data sent before the first RTO of this episode means the
   // timeout was spurious; undo it (its RTT includes the delay that caused it: not sampled).
-  const badRexmt = tp.t_rxtshift > 0 && tcpDetectBadRexmt(tcp, tp, now);
+  const badRexmt = tp.t_rxtshift > 0 && tcpDetectBadRexmt(tcp, tp, tp.t_rxtstart, now);
   if (badRexmt) {
     st.tcps_sndrexmitbad++;
     tcpBadRexmtRestoreState(tcp, tp, acked, now);
@@ -160,9 +166,11 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
   const inRecovery = (tp.t_flags & TF_FASTRECOVERY) !== 0;
   if (inRecovery) {
     if (seqGe(c.ack, tp.snd_recover)) {
-      // RFC 6582 §3.2 step 3 / RFC 6675 §5 (full ACK): recovery ends.
+      // RFC 6582 §3.2 step 3 / RFC 6675 §5 (full ACK): recovery ends (XNU EXIT_FASTRECOVERY).
       tp.t_flags &= ~TF_FASTRECOVERY;
       tp.t_dupacks = 0;
+      tp.t_rexmtthresh = SACK_DUPTHRESH;
+      tcpClearTimer(tp, TT_PTO);
       tp.cc.postRecovery(tp, now);
     } else {
       st.tcps_partialack++;
@@ -171,9 +179,12 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
     }
   } else {
     tp.t_dupacks = 0;
+    tp.t_rexmtthresh = SACK_DUPTHRESH;
   }
   st.tcps_rcvackpack++;
   st.tcps_rcvackbyte += acked;
+  // XNU tcp_bad_rexmt_check, TLP branch: did a probe recover the last segment?
+  tcpTlpAcked(tcp, tp, c.ack, badRexmt, now);
 
   // RTT (RFC 7323 §4.1 RTTM with TSecr; otherwise the timed segment, Karn's rule via t_rtttime).
   let sampled = false;
@@ -201,9 +212,11 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
     tp.t_rxtcur = tp.rtt.rtoUs();
   }
 
-  // RFC 6298 §5.2/5.3: everything acked → stop the timer; else restart it.
-  if (c.ack === tp.snd_max) tcpClearTimer(tp, TT_REXMT);
-  else if (!tcpTimerArmed(tp, TT_PERSIST)) tcpSetTimer(tcp, tp, TT_REXMT, now + tp.t_rxtcur);
+  // RFC 6298 §5.2/5.3: everything acked → stop the timer (and XNU's PTO); else restart it.
+  if (c.ack === tp.snd_max) {
+    tcpClearTimer(tp, TT_REXMT);
+    tcpClearTimer(tp, TT_PTO);
+  } else if (!tcpTimerArmed(tp, TT_PERSIST)) tcpSetTimer(tcp, tp, TT_REXMT, now + tp.t_rxtcur);
 
   if ((tp.t_flags & TF_FASTRECOVERY) === 0 && tp.t_state >= TCPS_ESTABLISHED && !inRecovery) {
     tp.cc.ackReceived(tp, acked, now);
@@ -266,35 +279,44 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
 }
 
 /**
- * A duplicate ACK (RFC 5681 §3.2, RFC 6582, RFC 6675, RFC 3042). Returns true when it was used up
- * (fast retransmit, recovery inflation, limited transmit), false to continue with step 6.
+ * A duplicate ACK (RFC 5681 §3.2, RFC 6582, RFC 6675, RFC 3042; the threshold is t_rexmtthresh,
+ * which RFC 5827 early retransmit may lower). Returns true when it was used up (fast retransmit,
+ * recovery inflation, limited transmit), false to continue with step 6.
  */
 function tcpDupAck(tcp: Tcp, tp: Tcpcb, now: Instant): boolean {
   const st = tcp.stats;
   const p = tcp.profile;
   const c = tcp.inp;
   const sackOn = (tp.t_flags & TF_SACK_PERMIT) !== 0;
+  // XNU counts the duplicate and runs tcp_early_rexmt_check (which also ends a probe episode)
+  // before it asks whether the duplicate is one to act on.
+  tp.t_dupacks++;
+  if ((tp.t_flags & TF_FASTRECOVERY) === 0) tcpEarlyRexmtCheck(tcp, tp, now);
   if (!tcpTimerArmed(tp, TT_REXMT) || c.ack !== tp.snd_una) {
     tp.t_dupacks = 0;
+    tp.t_rexmtthresh = SACK_DUPTHRESH;
     return false;
   }
-  tp.t_dupacks++;
+  // XNU: a larger window this duplicate carries is taken before output (a smaller one waits).
+  if (c.tiwin > tp.snd_wnd) tcpUpdateWindow(tcp, tp);
   if ((tp.t_flags & TF_FASTRECOVERY) !== 0) {
     if (!sackOn) tp.snd_cwnd += tp.t_maxseg; // RFC 6582 §3.2 step 4: inflate
     tcpOutput(tcp, tp, now);
     return true;
   }
   const lost = sackOn && tp.scoreboard !== null && tp.scoreboard.isLost(tp.snd_una, tp.t_maxseg);
-  if (tp.t_dupacks >= 3 || lost) {
+  if (tp.t_dupacks >= tp.t_rexmtthresh || lost) {
     // RFC 6582 §3.2 step 2: no new recovery for losses from before the last one.
     if (!seqGt(c.ack, tp.snd_recover) && tp.snd_recover !== tp.iss) {
       tp.t_dupacks = 0;
+      tp.t_rexmtthresh = SACK_DUPTHRESH;
       return false;
     }
     tp.snd_recover = tp.snd_max;
     tp.t_flags |= TF_FASTRECOVERY;
     tp.cc.congSignal(tp, 'dupack', now);
     tcpClearTimer(tp, TT_REXMT);
+    tcpClearTimer(tp, TT_PTO);
     tp.t_rtttime = -1;
     st.tcps_sndfastrexmit++;
     // RFC 6675 §5 (4.2) / RFC 6582 §3.2 step 2: retransmit the first unacknowledged segment now,
@@ -360,17 +382,18 @@ const tstmpSupported = (tp: Tcpcb): boolean =>
   (tp.t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) === (TF_REQ_TSTMP | TF_RCVD_TSTMP);
 
 /**
- * XNU tcp_detect_bad_rexmt with rxtime = t_rxtstart: with timestamps, the ACK's TSecr predates the
- * first retransmission (TSTMP_LT(to_tsecr, rxtime)); without, only one RTO happened and the ACK
- * came within SRTT/2 of it (bad_rexmt_win = t_srtt >> (TCP_RTT_SHIFT + 1)).
+ * XNU tcp_detect_bad_rexmt; `rxtime` is t_rxtstart (the first RTO) or t_tlpstart (a probe), on our
+ * TSval clock. With timestamps, the ACK's TSecr predates it (TSTMP_LT(to_tsecr, rxtime)); without,
+ * only one RTO happened or the probe resent data, and the ACK came within SRTT/2 of it
+ * (bad_rexmt_win = t_srtt >> (TCP_RTT_SHIFT + 1)).
  */
-function tcpDetectBadRexmt(tcp: Tcp, tp: Tcpcb, now: Instant): boolean {
-  if (tp.t_rxtstart === 0) return false;
+export function tcpDetectBadRexmt(tcp: Tcp, tp: Tcpcb, rxtime: number, now: Instant): boolean {
+  if (rxtime === 0) return false;
   if (tstmpSupported(tp)) {
     const o = tcp.optScratch;
-    return o.tsPresent && o.tsEcr !== 0 && ((o.tsEcr - tp.t_rxtstart) | 0) < 0;
+    return o.tsPresent && o.tsEcr !== 0 && ((o.tsEcr - rxtime) | 0) < 0;
   }
-  return tp.t_rxtshift === 1 && ((tcpTsval(tp, now) - tp.t_rxtstart) | 0) < tp.rtt.srttUs / 2000;
+  return (tp.t_rxtshift === 1 || tcpSentTlpRetrans(tp)) && ((tcpTsval(tp, now) - rxtime) | 0) < tp.rtt.srttUs / 2000;
 }
 
 /**

@@ -28,21 +28,31 @@ import { tcpOutput } from './tcp-output.js';
 import { tcpDelayAck, tcpResetStretchAck } from './tcp-delack.js';
 import { tcpRcvbufGrow } from './tcp-sbauto.js';
 
+/**
+ * The send window update (RFC 9293 §3.10.7.4: SND.WL1 < SEG.SEQ or (= and SND.WL2 =< SEG.ACK);
+ * XNU tcp_update_window). Returns true when the window was taken from this segment.
+ */
+export function tcpUpdateWindow(tcp: Tcp, tp: Tcpcb): boolean {
+  const c = tcp.inp;
+  if ((c.flags & TH_ACK) === 0 || !(seqLt(tp.snd_wl1, c.seq) || (tp.snd_wl1 === c.seq &&
+      (seqLt(tp.snd_wl2, c.ack) || (tp.snd_wl2 === c.ack && c.tiwin > tp.snd_wnd))))) {
+    return false;
+  }
+  if (c.tlen === 0 && tp.snd_wl2 === c.ack && c.tiwin > tp.snd_wnd) tcp.stats.tcps_rcvwinupd++;
+  tp.snd_wnd = c.tiwin;
+  tp.snd_wl1 = c.seq;
+  tp.snd_wl2 = c.ack;
+  if (tp.snd_wnd > tp.max_sndwnd) tp.max_sndwnd = tp.snd_wnd;
+  return true;
+}
+
 export function tcpInputStep6(tcp: Tcp, tp: Tcpcb, m: Mbuf, needOutput: boolean, now: Instant): void {
   const c = tcp.inp;
   const st = tcp.stats;
   const so = tp.so;
 
-  // ---- send window update (RFC 9293 §3.10.7.4: SND.WL1 < SEG.SEQ or (= and SND.WL2 =< SEG.ACK)) ----
-  if ((c.flags & TH_ACK) !== 0 && (seqLt(tp.snd_wl1, c.seq) || (tp.snd_wl1 === c.seq &&
-      (seqLt(tp.snd_wl2, c.ack) || (tp.snd_wl2 === c.ack && c.tiwin > tp.snd_wnd))))) {
-    if (c.tlen === 0 && tp.snd_wl2 === c.ack && c.tiwin > tp.snd_wnd) st.tcps_rcvwinupd++;
-    tp.snd_wnd = c.tiwin;
-    tp.snd_wl1 = c.seq;
-    tp.snd_wl2 = c.ack;
-    if (tp.snd_wnd > tp.max_sndwnd) tp.max_sndwnd = tp.snd_wnd;
-    needOutput = true;
-  }
+  // ---- send window update ----
+  if (tcpUpdateWindow(tcp, tp)) needOutput = true;
 
   // ---- urgent data (RFC 9293 §3.10.7.4 "sixth", RFC 6093; BSD out-of-band byte) ----
   if ((c.flags & TH_URG) !== 0 && c.urp > 0 && !haveRcvdFin(tp.t_state) && so !== null) {

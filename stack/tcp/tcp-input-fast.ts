@@ -20,9 +20,10 @@ import { SS_CANTRCVMORE } from '../socket/constants.js';
 import type { Tcp } from './tcp.js';
 import { TCPS_ESTABLISHED } from './tcp-fsm.js';
 import {
-  TF_ACKNOW, TF_FASTRECOVERY, TF_NEEDFIN, TF_RCVD_TSTMP, TF_SACK_PERMIT, TT_PERSIST, TT_REXMT, Tcpcb,
-  tcpReassEmpty,
+  TF_ACKNOW, TF_FASTRECOVERY, TF_NEEDFIN, TF_RCVD_TSTMP, TF_SACK_PERMIT, TF_SENT_TLPROBE, TT_PERSIST, TT_PTO,
+  TT_REXMT, Tcpcb, tcpReassEmpty,
 } from './tcp-var.js';
+import { SACK_DUPTHRESH } from './tcp-sack.js';
 import { tcpClearTimer, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
 import { tcpOutput } from './tcp-output.js';
 import { tcpSbdrop } from './tcp-sndbuf.js';
@@ -32,9 +33,6 @@ import { tcpDelayAck } from './tcp-delack.js';
 import { tcpRcvbufGrow } from './tcp-sbauto.js';
 import { tsLt } from './tcp-input.js';
 import { tcpPmtudAck } from './tcp-pmtud-blackhole.js';
-
-/** tcprexmtthresh: duplicate ACKs that start fast retransmit. */
-const REXMT_THRESH = 3;
 
 /** Returns true when the segment was consumed by the fast path (`m` is then owned/freed). */
 export function tcpHeaderPrediction(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): boolean {
@@ -52,10 +50,11 @@ export function tcpHeaderPrediction(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant):
   const sackOn = (tp.t_flags & TF_SACK_PERMIT) !== 0;
 
   if (c.tlen === 0) {
-    // After an RTO (t_rxtshift > 0) the general path runs: it checks for a spurious timeout.
+    // After an RTO (t_rxtshift > 0) or a tail loss probe the general path runs: it checks whether
+    // the timeout was spurious or the probe recovered the last segment.
     if (!seqGt(c.ack, tp.snd_una) || !seqLe(c.ack, tp.snd_max) || tp.snd_cwnd < tp.snd_ssthresh ||
-        (tp.t_flags & TF_FASTRECOVERY) !== 0 || tp.t_rxtshift !== 0 ||
-        (sackOn ? o.sackCount !== 0 || (tp.scoreboard !== null && tp.scoreboard.rangeCount !== 0) : tp.t_dupacks >= REXMT_THRESH)) {
+        (tp.t_flags & (TF_FASTRECOVERY | TF_SENT_TLPROBE)) !== 0 || tp.t_rxtshift !== 0 ||
+        (sackOn ? o.sackCount !== 0 || (tp.scoreboard !== null && tp.scoreboard.rangeCount !== 0) : tp.t_dupacks >= tp.t_rexmtthresh)) {
       return false;
     }
     // RFC 7323 §4.3: TS.Recent follows the segment that covers Last.ACK.sent.
@@ -100,9 +99,12 @@ export function tcpHeaderPrediction(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant):
     if (seqLt(tp.snd_up, tp.snd_una)) tp.snd_up = tp.snd_una;
     if (sackOn && tp.scoreboard !== null) tp.scoreboard.ackedThrough(tp.snd_una);
     tp.t_dupacks = 0;
-    // RFC 6298 §5.2/5.3.
-    if (tp.snd_una === tp.snd_max) tcpClearTimer(tp, TT_REXMT);
-    else if (!tcpTimerArmed(tp, TT_PERSIST)) tcpSetTimer(tcp, tp, TT_REXMT, now + tp.t_rxtcur);
+    tp.t_rexmtthresh = SACK_DUPTHRESH;
+    // RFC 6298 §5.2/5.3 (and XNU's PTO with the retransmission timer).
+    if (tp.snd_una === tp.snd_max) {
+      tcpClearTimer(tp, TT_REXMT);
+      tcpClearTimer(tp, TT_PTO);
+    } else if (!tcpTimerArmed(tp, TT_PERSIST)) tcpSetTimer(tcp, tp, TT_REXMT, now + tp.t_rxtcur);
     mFreem(m);
     sowwakeup(so);
     if (so.so_snd.sb_cc > 0 || (tp.t_flags & TF_ACKNOW) !== 0) tcpOutput(tcp, tp, now);

@@ -2,7 +2,7 @@
 // header and options in a fresh packet-header mbuf with room in front for IP, the data shared
 // from so_snd by reference (mCopym: no copy of the payload), checksum in software or left to the
 // link (CSUM_NEEDS), TSO marking (gsoType/gsoSize), then the sequence-space bookkeeping:
-// snd_nxt/snd_max, RTT timing (Karn: only new data is timed), the retransmission timer,
+// snd_nxt/snd_max, RTT timing (Karn: only new data is timed), the retransmission and probe timers,
 // rcv_adv/last_ack_sent, delayed-ACK state, and the counters.
 
 import type { Instant } from '../time/instant.js';
@@ -25,6 +25,7 @@ import {
 import { tcpClearTimer, tcpSetPersist, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
 import { tcpMtudisc } from './tcp-subr.js';
 import { tcpDontFrag, tcpPmtudNoteSend } from './tcp-pmtud-blackhole.js';
+import { tcpTlpArm } from './tcp-tlp.js';
 
 /**
  * Sends one segment: `len` data bytes from so_snd offset `off` (snd_una-relative) at sequence
@@ -156,8 +157,10 @@ export function tcpSendSegment(
   if ((flags & TH_URG) !== 0 && len > 0) st.tcps_sndurg++;
 
   // ---- sequence space ----
+  // XNU: in transmit state (not a persist probe) time the segment and arrange for a retransmission.
+  const transmit = !forced || !tcpTimerArmed(tp, TT_PERSIST);
   if (!sackRxmit) {
-    if (!forced || !tcpTimerArmed(tp, TT_PERSIST)) {
+    if (transmit) {
       const startseq = tp.snd_nxt;
       if ((flags & TH_SYN) !== 0) tp.snd_nxt = seqAdd(tp.snd_nxt, 1);
       if ((flags & TH_FIN) !== 0) {
@@ -193,6 +196,7 @@ export function tcpSendSegment(
     tp.t_rxtshift = 0;
     tcpSetPersist(tcp, tp, now);
   }
+  if (transmit) tcpTlpArm(tcp, tp, len, now);
   const advwin = (flags & TH_SYN) !== 0 ? win : win << tp.rcv_scale;
   if (advwin > 0 && seqGt(seqAdd(tp.rcv_nxt, advwin), tp.rcv_adv)) tp.rcv_adv = seqAdd(tp.rcv_nxt, advwin);
   if ((flags & TH_ACK) !== 0) tp.last_ack_sent = tp.rcv_nxt;

@@ -3,7 +3,8 @@
 // (RFC 6675 NextSeg), SYN/FIN/RST per state, window updates, ACKs, urgent pointer, persist
 // probes. Sender silly-window avoidance and Nagle (RFC 9293 §3.8.6.2.1), receiver SWS avoidance
 // (§3.8.6.2.2), congestion window restart after idle (RFC 7661). With a TSO-capable link one
-// super-segment of up to min(64 KB, tsoMaxBytes) goes out per send opportunity.
+// super-segment of up to min(64 KB, tsoMaxBytes) goes out per send opportunity; a tail loss probe
+// (tcp-tlp.ts) is one segment.
 // callers: tcp-input*.ts, tcp-usrreq.ts, tcp-timers.ts → here → tcp-output-seg.ts → IpOutput.
 
 import type { Instant } from '../time/instant.js';
@@ -16,7 +17,7 @@ import {
 } from './tcp-fsm.js';
 import {
   TF_ACKNOW, TF_CLOSED, TF_FASTRECOVERY, TF_FORCEDATA, TF_MAXSEGSNT, TF_NODELAY, TF_NOPUSH,
-  TF_SACK_PERMIT, TF_SENTFIN, TF_STRETCHACK, TT_PERSIST, TT_REXMT, Tcpcb, TCP_MAXWIN,
+  TF_SACK_PERMIT, TF_SENT_TLPROBE, TF_SENTFIN, TF_STRETCHACK, TT_PERSIST, TT_PTO, TT_REXMT, Tcpcb, TCP_MAXWIN,
 } from './tcp-var.js';
 import { EMPTY_SCOREBOARD } from './tcp-sack.js';
 import { tcpClearTimer, tcpSetPersist, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
@@ -164,6 +165,7 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb, now: Instant): number {
         len = 0;
         if (sendwin === 0) {
           tcpClearTimer(tp, TT_REXMT);
+          tcpClearTimer(tp, TT_PTO);
           tp.t_rxtshift = 0;
           tp.snd_nxt = tp.snd_una;
           off = 0;
@@ -200,6 +202,12 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb, now: Instant): number {
         len = maxLen;
         sendalot = !sackRxmit;
       }
+    }
+    // XNU: a tail loss probe is one segment at most.
+    if ((tp.t_flags & TF_SENT_TLPROBE) !== 0) {
+      if (len > maxLen) len = maxLen;
+      sendalot = false;
+      tso = false;
     }
     if (pipeLimited) flags &= ~TH_FIN;
     if (!sackRxmit && (flags & TH_FIN) !== 0 && seqAdd(tp.snd_nxt, len) !== seqAdd(tp.snd_una, sbcc)) flags &= ~TH_FIN;

@@ -140,6 +140,23 @@ export interface TcpProfile {
    * pmtudBlackholeMss for IPv6 too (XNU has the one knob for both families).
    */
   readonly v6PmtudBlackholeMss: number;
+  // ---- tail loss (tcp-tlp.ts) ----
+  /**
+   * net.inet.tcp.enable_tlp: tail loss probes (XNU tcp_output arms TCPT_PTO after new data on a SACK
+   * connection; the probe sends new data or the last segment again). FreeBSD's default stack has none.
+   */
+  readonly tailLossProbe: boolean;
+  /** Added to 2*SRTT for the PTO when more than one segment is outstanding (XNU: 2 ticks of 1 ms). */
+  readonly ptoSlopMs: number;
+  /**
+   * RFC 5827 early retransmit (XNU tcp_early_rexmt_check, always on in XNU; net.inet.tcp.early_rexmt in
+   * older releases): with fewer than 4 segments outstanding and nothing new to send, the duplicate-ACK
+   * threshold drops to segments - 1 (at least 1). It is how a probe's SACK starts recovery.
+   */
+  readonly earlyRetransmit: boolean;
+  /** Without SACK, at most this many early retransmits per earlyRexmtWinMs (TCP_EARLY_REXMT_LIMIT / _WIN). */
+  readonly earlyRexmtLimit: number;
+  readonly earlyRexmtWinMs: number;
 }
 
 /** XNU (xnu-11417, macOS 15). */
@@ -205,6 +222,11 @@ export const XNU_PROFILE: TcpProfile = {
   pmtudBlackholeDetect: true,
   pmtudBlackholeMss: 1200,
   v6PmtudBlackholeMss: 0,
+  tailLossProbe: true,
+  ptoSlopMs: 2,
+  earlyRetransmit: true,
+  earlyRexmtLimit: 10,
+  earlyRexmtWinMs: 60_000,
 };
 
 /** A profile with some values replaced (tests shorten MSL and timers this way). */
@@ -290,4 +312,12 @@ export const FREEBSD_PROFILE: TcpProfile = {
   pmtudBlackholeDetect: false,
   pmtudBlackholeMss: 1200,
   v6PmtudBlackholeMss: 1220,
+  // tcp_timer.c's tcp_timersw[] has DELACK, REXMT, PERSIST, KEEP, 2MSL only: TLP exists in the
+  // separate RACK/BBR stacks (tcp_stacks/rack.c rack_timeout_tlp), not in the default one, and the
+  // default stack's duplicate-ACK threshold is the fixed tcprexmtthresh (no RFC 5827).
+  tailLossProbe: false,
+  ptoSlopMs: 2,
+  earlyRetransmit: false,
+  earlyRexmtLimit: 10,
+  earlyRexmtWinMs: 60_000,
 };

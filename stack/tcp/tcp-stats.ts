@@ -188,6 +188,18 @@ export class TcpStats {
   tcps_sack_rescue = 0;
   /** Spurious retransmission timeouts detected and undone (XNU tcp_bad_rexmt_check). */
   tcps_sndrexmitbad = 0;
+  /** The probe timeout fired and a tail loss probe was attempted (XNU tcps_pto). */
+  tcps_pto = 0;
+  /** The retransmission timer fired after a probe that got no answer (XNU tcps_rto_after_pto). */
+  tcps_rto_after_pto = 0;
+  /** First RTO of an episode outside recovery: a tail the probes did not save (XNU tcps_tailloss_rto). */
+  tcps_tailloss_rto = 0;
+  /** The ACK of a probe that retransmitted the last segment covered it: a real loss, cwnd reduced (XNU tcps_tlp_recoverlastpkt). */
+  tcps_tlp_recoverlastpkt = 0;
+  /** A duplicate ACK after a probe lowered the fast-retransmit threshold (XNU tcps_tlp_recovery). */
+  tcps_tlp_recovery = 0;
+  /** Early retransmit (RFC 5827) lowered the fast-retransmit threshold without a probe (XNU tcps_early_rexmt). */
+  tcps_early_rexmt = 0;
   /** Segments sent by limited transmit (RFC 3042). */
   tcps_limitedxmit = 0;
   /** Congestion window reduced after idle (RFC 7661/2861 restart). */

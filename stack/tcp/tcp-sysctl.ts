@@ -112,6 +112,9 @@ const MAPPED: Readonly<Record<string, Mapped>> = {
   },
   'net.inet.tcp.pmtud_blackhole_mss': num('pmtudBlackholeMss', 64, 65535),
   'net.inet.tcp.v6pmtud_blackhole_mss': num('v6PmtudBlackholeMss', 0, 65535),
+  'net.inet.tcp.enable_tlp': bool('tailLossProbe'),
+  // Older XNU's name (tcp_early_rexmt); current XNU has no knob and always does RFC 5827.
+  'net.inet.tcp.early_rexmt': bool('earlyRetransmit'),
 };
 
 /** Knobs the stack has no variable for, with the value it behaves as. */

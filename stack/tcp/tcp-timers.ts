@@ -1,9 +1,10 @@
 // TCP timers (bsd/netinet/tcp_timer.c): retransmission (RFC 6298, Karn, backoff, SYN backoff,
 // ETIMEDOUT, PMTU black-hole detection in tcp-pmtud-blackhole.ts), persist (zero-window probes
-// with backoff between persistMinMs and persistMaxMs),
-// keepalive and connection-establishment (keep-init) timeout, 2*MSL / FIN_WAIT_2, delayed ACK.
+// with backoff between persistMinMs and persistMaxMs), keepalive and connection-establishment
+// (keep-init) timeout, 2*MSL / FIN_WAIT_2, delayed ACK, and the tail loss probe timeout (handled
+// in tcp-tlp.ts).
 //
-// Each tcpcb has five deadlines (Tcpcb.t_timer, µs, 0 = off) and one Timer in the stack's heap,
+// Each tcpcb has six deadlines (Tcpcb.t_timer, µs, 0 = off) and one Timer in the stack's heap,
 // armed at the earliest deadline: setting a later deadline is a field write; a cleared deadline
 // just makes the Timer fire early once, after which it is re-armed at the next real deadline.
 // TimerQueue → Tcpcb.onTimer → Tcp.tcpTimer → tcpTimers (here) → tcp-output.ts / tcp-subr.ts.
@@ -19,12 +20,15 @@ import {
 } from './tcp-fsm.js';
 import {
   TF_ACKNOW, TF_CLOSED, TF_DELACK, TF_FASTRECOVERY, TF_FORCEDATA, TF_REQ_SACK, TF_REQ_SCALE,
-  TF_REQ_TSTMP, TF_STRETCHACK, TT_2MSL, TT_DELACK, TT_KEEP, TT_NTIMERS, TT_PERSIST, TT_REXMT, Tcpcb,
+  TF_REQ_TSTMP, TF_SENT_TLPROBE, TF_STRETCHACK, TT_2MSL, TT_DELACK, TT_KEEP, TT_NTIMERS, TT_PERSIST, TT_PTO,
+  TT_REXMT, Tcpcb,
 } from './tcp-var.js';
+import { SACK_DUPTHRESH } from './tcp-sack.js';
 import { tcpClose, tcpDrop, tcpRespondTp, tcpTsval } from './tcp-subr.js';
 import { tcpOutput } from './tcp-output.js';
 import { tcpResetStretchAck } from './tcp-delack.js';
 import { tcpPmtudRexmtTimeout } from './tcp-pmtud-blackhole.js';
+import { tcpTimerPto } from './tcp-tlp.js';
 
 /** Sets deadline `which` to `deadline` (µs); re-arms the tcpcb's Timer only when it gets earlier. */
 export function tcpSetTimer(tcp: Tcp, tp: Tcpcb, which: number, deadline: Instant): void {
@@ -74,12 +78,20 @@ export function tcpSetPersist(tcp: Tcp, tp: Tcpcb, now: Instant): void {
 
 /** Fires every due deadline of `tp` once, then re-arms its Timer at the earliest remaining one. */
 export function tcpTimers(tcp: Tcp, tp: Tcpcb, now: Instant): void {
+  // XNU's TCPT_PTO is timer 0: due at the same tick as the RTO (a PTO clamped to the RTO), the probe
+  // goes out and pushes the retransmission timer back.
+  const pto = tp.t_timer[TT_PTO]!;
+  if (pto !== 0 && pto <= now && (tp.t_flags & TF_CLOSED) === 0) {
+    tp.t_timer[TT_PTO] = 0;
+    tcpTimerPto(tcp, tp, now);
+  }
   for (let i = 0; i < TT_NTIMERS; i++) {
     if ((tp.t_flags & TF_CLOSED) !== 0) return;
     const d = tp.t_timer[i]!;
     if (d === 0 || d > now) continue;
     tp.t_timer[i] = 0;
     switch (i) {
+      case TT_PTO: tcpTimerPto(tcp, tp, now); break;
       case TT_REXMT: tcpTimerRexmt(tcp, tp, now); break;
       case TT_PERSIST: tcpTimerPersist(tcp, tp, now); break;
       case TT_KEEP: tcpTimerKeep(tcp, tp, now); break;
@@ -118,6 +130,13 @@ function tcpTimerRexmt(tcp: Tcp, tp: Tcpcb, now: Instant): void {
     return;
   }
   st.tcps_rexmttimeo++;
+  // XNU: a timeout after a probe means the probe did not help; the first timeout outside recovery
+  // is a tail the probes did not save.
+  if ((tp.t_flags & TF_SENT_TLPROBE) !== 0) {
+    tp.t_flags &= ~TF_SENT_TLPROBE;
+    st.tcps_rto_after_pto++;
+  }
+  if ((tp.t_flags & TF_FASTRECOVERY) === 0 && tp.t_rxtshift === 1) st.tcps_tailloss_rto++;
   if (tp.t_rxtshift === 1 && tp.t_state === TCPS_ESTABLISHED) {
     // XNU: the time this retransmission episode started (our TSval clock, so a TSecr compares
     // with it) and tcp_rexmt_save_state, for tcp_bad_rexmt_restore_state if the RTO was spurious.
@@ -139,7 +158,10 @@ function tcpTimerRexmt(tcp: Tcp, tp: Tcpcb, now: Instant): void {
   tp.snd_nxt = tp.snd_una;
   tp.snd_recover = tp.snd_max;
   tp.t_rtttime = -1;
+  // XNU EXIT_FASTRECOVERY: duplicate-ACK count and threshold reset, no probe pending.
   tp.t_dupacks = 0;
+  tp.t_rexmtthresh = SACK_DUPTHRESH;
+  tcpClearTimer(tp, TT_PTO);
   if (tp.t_state >= TCPS_ESTABLISHED) {
     tp.t_flags &= ~TF_FASTRECOVERY;
     if (tp.scoreboard !== null) tp.scoreboard.clear();

@@ -3,7 +3,7 @@
 // snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2, iss, rcv_nxt, rcv_wnd, rcv_adv, irs, t_maxseg).
 // tcp-input*.ts, tcp-output.ts and tcp-timers.ts read and write it; tcp-subr.ts creates and frees it.
 //
-// Timers (style §3): five deadlines live here as plain fields (0 = off); one Timer per tcpcb is
+// Timers (style §3): six deadlines live here as plain fields (0 = off); one Timer per tcpcb is
 // armed at the earliest of them (tcpTimerSync in tcp-timers.ts), so arming a timer is a field write
 // plus, only when the new deadline is earlier than the armed one, one heap operation.
 
@@ -78,6 +78,10 @@ export const TF_MAXSEGSNT = 0x4000000;
 export const TF_PMTUD = 0x8000000;
 /** XNU TF_BLACKHOLE: black-hole detection lowered t_maxopd (saved in t_pmtud_saved_maxopd). */
 export const TF_BLACKHOLE = 0x10000000;
+/** XNU TF_SENT_TLPROBE (t_flagsext): a tail loss probe went out and its ACK has not been seen yet. */
+export const TF_SENT_TLPROBE = 0x20000000;
+/** XNU TF_TLP_IS_RETRANS (t_flagsext): that probe retransmitted the last segment (no new data could go). */
+export const TF_TLP_IS_RETRANS = 0x40000000;
 
 // ---- t_oobflags ----
 /** An urgent byte is held in t_iobc. */
@@ -98,8 +102,10 @@ export const TT_PERSIST = 1;
 export const TT_KEEP = 2;
 export const TT_2MSL = 3;
 export const TT_DELACK = 4;
-export const TT_NTIMERS = 5;
-export const timerNames: readonly string[] = ['REXMT', 'PERSIST', 'KEEP', '2MSL', 'DELACK'];
+/** XNU TCPT_PTO: the tail loss probe timeout (tcp-tlp.ts). */
+export const TT_PTO = 5;
+export const TT_NTIMERS = 6;
+export const timerNames: readonly string[] = ['REXMT', 'PERSIST', 'KEEP', '2MSL', 'DELACK', 'PTO'];
 
 /** What a tcpcb needs from the protocol object (implemented by Tcp; avoids an import cycle). */
 export interface TcpcbOwner {
@@ -186,6 +192,14 @@ export class Tcpcb implements TimerTarget, CcConn {
   /** Current RTO in µs. */
   t_rxtcur = 0;
   t_dupacks = 0;
+  /**
+   * Duplicate ACKs that start fast retransmit on this connection (XNU t_rexmtthresh): tcprexmtthresh
+   * (3), lowered by RFC 5827 early retransmit while few segments are outstanding (tcp-tlp.ts).
+   */
+  t_rexmtthresh = 3;
+  /** Early retransmits in the current minute and when that minute began (µs), for the non-SACK limit. */
+  t_early_rexmt_count = 0;
+  t_early_rexmt_win: Instant = 0;
   /** Last time a segment was received (µs): keepalive idle and idle-restart. */
   t_rcvtime: Instant = 0;
   /** Last time data was sent when the connection was idle (µs). */
@@ -212,6 +226,12 @@ export class Tcpcb implements TimerTarget, CcConn {
   /** snd_recover and TF_FASTRECOVERY before that RTO (XNU snd_recover_prev, TF_WASFRECOVERY). */
   snd_recover_prev: Seq = 0;
   t_wasfrecovery = false;
+  // ---- tail loss probe (XNU t_tlphighrxt, t_tlpstart; flags TF_SENT_TLPROBE, TF_TLP_IS_RETRANS) ----
+  /** snd_nxt after the probe went out; an ACK reaching it ends the probe episode. */
+  t_tlphighrxt: Seq = 0;
+  /** Our TSval clock (ms) when the probe went out, 0 = no probe outstanding. */
+  t_tlpstart = 0;
+
   /** TCP_RXT_CONNDROPTIME in ms (0 = off): drop after retransmitting this long (XNU t_rxt_conndroptime). */
   t_rxt_conndroptime = 0;
   /** TCP_NOTIMEWAIT (XNU TF_NOTIMEWAIT): close instead of entering TIME_WAIT. */

@@ -1,7 +1,7 @@
 // Event-driven test applications over the socket layer (stack/socket), for the TCP scenario
 // suites: a bulk endpoint (sends N bytes of a seeded pseudo-random stream and/or reads and hashes
 // everything, optionally slowly), an acceptor that hands each accepted child to an app, an echo
-// server, and a connector that records how a connect ended. Everything is driven by socket events
+// server with a request/response client for it, and a connector that records how a connect ended. Everything is driven by socket events
 // (SocketListener) or, for the slow reader, by the test loop between sim.runFor calls; every loop
 // is bounded and no real timer is used. Apps never throw on socket errors: they record the errno.
 //
@@ -393,6 +393,69 @@ export class EchoConn extends StreamEndpoint {
       }
       this.pendOff = 0;
       this.pendLen = this.msg.len;
+    }
+  }
+}
+
+export interface PingPongOptions {
+  /** Request/response exchanges to run. */
+  readonly exchanges: number;
+  /** Bytes of each request; the peer (an EchoConn) answers with as many. */
+  readonly bytes: number;
+}
+
+/**
+ * A request/response client for an EchoConn: writes a request, waits until the whole answer is
+ * back, records how long that took, and starts the next; closes after the last exchange.
+ */
+export class PingPongClient extends StreamEndpoint {
+  /** Virtual µs each finished exchange took (request written to answer complete). */
+  readonly latenciesUs: number[] = [];
+  done = false;
+  private readonly out: Uint8Array;
+  private readonly buf = new Uint8Array(16384);
+  private readonly msg = new SoRecvMsg();
+  private readonly box: Box<number> = { value: 0 };
+  private sent = 0;
+  private got = 0;
+  private startUs = -1;
+
+  constructor(stack: Stack, so: Socket, private readonly o: PingPongOptions) {
+    super(stack, so);
+    this.out = new Uint8Array(o.bytes).fill(0x3c);
+  }
+
+  protected onIo(): void {
+    const now = this.now();
+    for (let i = 0; i < MAX_READS && !this.done && !this.closed; i++) {
+      if (this.sent < this.o.bytes) {
+        if (this.startUs < 0) this.startUs = now;
+        const e = sosend(this.so, null, [this.out.subarray(this.sent)], null, null, 0, now, this.box);
+        if (e === EWOULDBLOCK) return;
+        if (e !== 0) {
+          this.record(e);
+          this.close();
+          return;
+        }
+        this.sent += this.box.value;
+        continue;
+      }
+      const e = soreceive(this.so, [this.buf], MSG_DONTWAIT, this.msg, now);
+      if (e === EWOULDBLOCK) return;
+      if (e !== 0 || this.msg.len === 0) {
+        if (e !== 0) this.record(e);
+        this.close();
+        return;
+      }
+      this.got += this.msg.len;
+      if (this.got < this.o.bytes) continue;
+      this.latenciesUs.push(now - this.startUs);
+      this.sent = this.got = 0;
+      this.startUs = -1;
+      if (this.latenciesUs.length === this.o.exchanges) {
+        this.done = true;
+        this.close();
+      }
     }
   }
 }

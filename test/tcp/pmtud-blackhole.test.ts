@@ -4,6 +4,11 @@
 // transfer then completes; the reverts (an ACK echoing a TSval from before the switch, RTOs past
 // the 4th, TCP_DISABLE_BLACKHOLE_DETECTION); the knobs that turn it off; and its interaction with
 // TCP_MAXSEG, ICMP needfrag and the spurious-RTO undo.
+// Tail loss probes (tcp-tlp.ts) are on, as in XNU by default, and every connection here negotiated
+// SACK: a lost flight first draws the probe, one PTO (tcpPtoUs: 2 x SRTT + 2 ms, or + the delayed-ACK
+// time for a lone segment) after the send, resending its last MSS with t_rxtshift left at 0; the
+// retransmission timer restarts from the probe, so the 1st and 2nd RTO come one RTO after the probe
+// and one backed-off RTO after that.
 
 import { describe, expect, it } from 'vitest';
 import { ME, PEER, PacketHost, TH, fmt, optMss, optSackOk, optTs, optWs } from './harness.js';
@@ -15,7 +20,8 @@ import { SockOpt, readInt, sooptInt } from '../../stack/socket/sockopt.js';
 import { IPPROTO_TCP } from '../../stack/socket/constants.js';
 import { EINVAL } from '../../stack/socket/errno.js';
 import { TCP_DISABLE_BLACKHOLE_DETECTION, TCP_MAXSEG, tcpcbOf } from '../../stack/tcp/tcp-usrreq.js';
-import { TF_BLACKHOLE, TF_PMTUD } from '../../stack/tcp/tcp-var.js';
+import { TF_BLACKHOLE, TF_PMTUD, TF_SENT_TLPROBE, TF_TLP_IS_RETRANS, TT_PTO, TT_REXMT } from '../../stack/tcp/tcp-var.js';
+import { tcpPtoUs } from '../../stack/tcp/tcp-tlp.js';
 import type { Tcpcb } from '../../stack/tcp/tcp-var.js';
 import { FREEBSD_PROFILE, withProfile, XNU_PROFILE } from '../../stack/tcp/tcp-profile.js';
 import type { TcpProfile } from '../../stack/tcp/tcp-profile.js';
@@ -68,25 +74,69 @@ function nextSend(h: PacketHost, maxMs = 120_000): Seg[] {
   throw new Error('nothing sent');
 }
 
+/** Nothing leaves until exactly `ms` from now; what leaves then. */
+function nextAt(h: PacketHost, ms: number): Seg[] {
+  h.advance(ms - 0.001);
+  expect(desc(takeDf(h))).toEqual([]);
+  h.advance(0.001);
+  return takeDf(h);
+}
+
 const ack = (c: Conn, through: number, opts: number[] = []): void =>
   c.h.inject({ flags: TH.ACK, seq: c.snd, ack: (c.rcv + through) >>> 0, opts });
 
 const desc = (segs: Seg[]): string[] => segs.map((x) => `${fmt(x.s)} df=${x.df}`);
 
-/** Sends `n` bytes (one full-size segment's worth) and loses it twice: the second RTO's retransmission. */
-function loseTwice(c: Conn, n: number): { orig: Seg[]; rx1: Seg[]; rx2: Seg[] } {
-  send(c.so, data(n), c.h.now);
-  c.h.poll();
-  const orig = takeDf(c.h);
-  const rx1 = nextSend(c.h);
-  const rx2 = nextSend(c.h);
-  return { orig, rx1, rx2 };
+/**
+ * The tail loss probe for the flight `orig` just sent, when the profile has TLP on (none is armed
+ * otherwise: []): exactly one PTO after the send, the last MSS of the flight again (nothing new to
+ * send), counted in tcps_pto, t_rxtshift still 0, the retransmission timer restarted from it.
+ */
+function tlpProbe(c: Conn, orig: Seg[]): Seg[] {
+  const { h, tp } = c;
+  if (!h.stack.tcp.profile.tailLossProbe) {
+    expect(tp.t_timer[TT_PTO]).toBe(0);
+    return [];
+  }
+  const pto = tcpPtoUs(h.stack.tcp, tp);
+  expect(tp.t_timer[TT_PTO]).toBe(h.now + pto);
+  const pto0 = h.stats.tcps_pto;
+  const probe = nextAt(h, pto / 1000);
+  const first = orig[0]!.s.seq;
+  const last = orig[orig.length - 1]!;
+  const end = (last.s.seq + last.s.payload.length) >>> 0;
+  const len = Math.min((end - first) >>> 0, tp.t_maxseg);
+  expect(probe.map((x) => [x.s.seq, x.s.payload.length, x.df]), desc(probe).join('\n')).toEqual([[(end - len) >>> 0, len, true]]);
+  expect(h.stats.tcps_pto).toBe(pto0 + 1);
+  expect(tp.t_flags & (TF_SENT_TLPROBE | TF_TLP_IS_RETRANS)).toBe(TF_SENT_TLPROBE | TF_TLP_IS_RETRANS);
+  expect(tp.t_rxtshift).toBe(0);
+  expect(tp.t_timer[TT_REXMT]).toBe(h.now + tp.t_rxtcur);
+  return probe;
+}
+
+/**
+ * Sends `n` bytes and loses everything: the tail loss probe (see tlpProbe), then the 1st RTO exactly
+ * one RTO after the probe and the 2nd one backed-off RTO later, whose retransmission is returned.
+ */
+function loseTwice(c: Conn, n: number): { orig: Seg[]; probe: Seg[]; rx1: Seg[]; rx2: Seg[] } {
+  const { h, tp } = c;
+  send(c.so, data(n), h.now);
+  h.poll();
+  const orig = takeDf(h);
+  const probe = tlpProbe(c, orig);
+  const rx1 = nextAt(h, tp.t_rxtcur / 1000);
+  expect(tp.t_rxtshift).toBe(1);
+  const rx2 = nextAt(h, tp.t_rxtcur / 1000);
+  expect(tp.t_rxtshift).toBe(2);
+  return { orig, probe, rx1, rx2 };
 }
 
 describe('PMTU black-hole detection (XNU tcp_timers TCPT_REXMT)', () => {
   it('the 2nd RTO of a full-size segment retransmits 1200 bytes without DF; the transfer completes', () => {
+    // With TLP on (the XNU default) the tail loss probe goes out first and the RTOs follow it.
     const c = establishedNoTs();
     const { tp, h } = c;
+    expect(h.stack.tcp.profile.tailLossProbe).toBe(true);
     expect(tp.t_maxseg).toBe(1460);
     expect(tp.t_flags & TF_PMTUD).toBe(TF_PMTUD);
     send(c.so, data(4 * 1460), h.now);
@@ -94,13 +144,24 @@ describe('PMTU black-hole detection (XNU tcp_timers TCPT_REXMT)', () => {
     const orig = takeDf(h);
     expect(orig.map((x) => [x.s.seq - c.rcv, x.s.payload.length, x.df])).toEqual(
       [[0, 1460, true], [1460, 1460, true], [2920, 1460, true], [4380, 1460, true]]);
-    // The path drops them all and sends no ICMP. First RTO: the same full-size segment, with DF.
-    const rx1 = nextSend(h);
+    // The path drops them all and sends no ICMP. SRTT 50 ms (the handshake), RTTVAR 25 ms: RTO
+    // 50 + 4 x 25 + 200 (slop) = 350 ms; four segments outstanding: PTO = 2 x 50 + 2 = 102 ms.
+    expect([tcpPtoUs(h.stack.tcp, tp), tp.t_rxtcur]).toEqual([102_000, 350_000]);
+    // The tail loss probe at 102 ms: the last segment again, full-size with DF; no RTO yet.
+    const probe = nextAt(h, 102);
+    expect(probe.map((x) => [x.s.seq - c.rcv, x.s.payload.length, x.df]), desc(probe).join('\n')).toEqual([[4380, 1460, true]]);
+    expect([h.stats.tcps_pto, h.stats.tcps_rexmttimeo, tp.t_rxtshift]).toEqual([1, 0, 0]);
+    expect(h.stats.tcps_pmtud_blackhole_activated).toBe(0);
+    // First RTO, 350 ms after the probe (which restarted the timer): the same full-size segment, with DF.
+    const rx1 = nextAt(h, 350);
     expect(rx1.map((x) => [x.s.seq - c.rcv, x.s.payload.length, x.df]), desc(rx1).join('\n')).toEqual([[0, 1460, true]]);
     expect(tp.t_rxtshift).toBe(1);
+    expect([h.stats.tcps_pto, h.stats.tcps_rexmttimeo, h.stats.tcps_rto_after_pto]).toEqual([1, 1, 1]);
     expect(h.stats.tcps_pmtud_blackhole_activated).toBe(0);
-    // Second RTO (t_rxtshift == 2): t_maxopd 1460 -> 1200, DF off, one segment.
-    const rx2 = nextSend(h);
+    // Second RTO (t_rxtshift == 2), backed off to 2 x 150 + 200 = 500 ms later: t_maxopd
+    // 1460 -> 1200, DF off, one segment.
+    expect(tp.t_rxtcur).toBe(500_000);
+    const rx2 = nextAt(h, 500);
     expect(rx2.map((x) => [x.s.seq - c.rcv, x.s.payload.length, x.df]), desc(rx2).join('\n')).toEqual([[0, 1200, false]]);
     expect(tp.t_rxtshift).toBe(2);
     expect([tp.t_maxopd, tp.t_maxseg, tp.t_pmtud_saved_maxopd]).toEqual([1200, 1200, 1460]);
@@ -126,6 +187,8 @@ describe('PMTU black-hole detection (XNU tcp_timers TCPT_REXMT)', () => {
     expect(tp.t_maxseg).toBe(1200);
     expect(h.stats.tcps_pmtudbh_reverted).toBe(0);
     expect(h.stats.tcps_sndrexmitbad).toBe(0);
+    // The one probe; the ACKs came at once, so no other PTO fired.
+    expect([h.stats.tcps_pto, h.stats.tcps_tlp_recoverlastpkt]).toEqual([1, 0]);
     // New data: 1200-byte segments without DF.
     send(c.so, data(2400), h.now);
     h.poll();
@@ -133,9 +196,11 @@ describe('PMTU black-hole detection (XNU tcp_timers TCPT_REXMT)', () => {
   });
 
   it('with timestamps the options keep their share: t_maxopd 1200, t_maxseg 1188', () => {
+    // A lone segment: the probe resends it at PTO = 2 x 50 + 100 ms (delayed-ACK time), then the RTOs.
     const c = established({ ts: true });
     expect(c.tp.t_maxseg).toBe(1448);
-    const { rx1, rx2 } = loseTwice(c, 1448);
+    const { orig, probe, rx1, rx2 } = loseTwice(c, 1448);
+    expect([probe[0]!.s.atMs - orig[0]!.s.atMs, rx1[0]!.s.atMs - probe[0]!.s.atMs]).toEqual([200, 350]);
     expect(rx1.map((x) => [x.s.payload.length, x.df])).toEqual([[1448, true]]);
     expect(rx2.map((x) => [x.s.payload.length, x.df])).toEqual([[1188, false]]);
     expect([c.tp.t_maxopd, c.tp.t_maxseg, c.tp.t_pmtud_saved_maxopd]).toEqual([1200, 1188, 1460]);
@@ -147,14 +212,17 @@ describe('PMTU black-hole detection (XNU tcp_timers TCPT_REXMT)', () => {
   });
 
   it('a segment no larger than the black-hole MSS is not a black-hole symptom', () => {
+    // The probe (at 200 ms: one segment outstanding) and both RTOs resend it whole, with DF.
     const c = establishedNoTs();
-    const { rx2 } = loseTwice(c, 1000);
+    const { orig, probe, rx2 } = loseTwice(c, 1000);
+    expect(probe[0]!.s.atMs - orig[0]!.s.atMs).toBe(200);
     expect(rx2.map((x) => [x.s.payload.length, x.df])).toEqual([[1000, true]]);
     expect(c.tp.t_maxseg).toBe(1460);
     expect(c.h.stats.tcps_pmtud_blackhole_activated).toBe(0);
   });
 
   it('net.inet.tcp.pmtud_blackhole_mss sets the lowered t_maxopd', () => {
+    // Probe first (loseTwice), then the 2nd RTO at the configured size.
     const r = sysctlSet(XNU_PROFILE, 'net.inet.tcp.pmtud_blackhole_mss', '1300');
     expect(r.ok).toBe(true);
     const c = established({ profile: r.ok ? r.profile : XNU_PROFILE });
@@ -165,14 +233,12 @@ describe('PMTU black-hole detection (XNU tcp_timers TCPT_REXMT)', () => {
 
 describe('reverting to the saved MSS', () => {
   it('an ACK echoing a TSval from before the switch restores 1460 and DF (and the RTO was spurious)', () => {
+    // Two full-size segments lost: the tail loss probe resends the second (102 ms), then the RTOs.
     const c = established({ ts: true });
     const { tp, h } = c;
-    send(c.so, data(2 * 1448), h.now);
-    h.poll();
-    const orig = takeDf(h);
+    const { orig, probe, rx2 } = loseTwice(c, 2 * 1448);
     expect(orig.length).toBe(2);
-    nextSend(h);
-    const rx2 = nextSend(h);
+    expect(probe.map((x) => [x.s.seq - c.rcv, x.s.payload.length])).toEqual([[1448, 1448]]);
     expect(rx2.map((x) => x.s.payload.length)).toEqual([1188]);
     const startTs = tp.t_pmtud_start_ts;
     expect(startTs).toBeGreaterThan(orig[0]!.s.tsval);
@@ -194,13 +260,10 @@ describe('reverting to the saved MSS', () => {
   });
 
   it('only the first ACK after the switch can revert: a later one with an old TSecr changes nothing', () => {
+    // The tail loss probe (the third segment again) precedes the two RTOs, as in loseTwice.
     const c = established({ ts: true });
     const { tp, h } = c;
-    send(c.so, data(3 * 1448), h.now);
-    h.poll();
-    const orig = takeDf(h);
-    nextSend(h);
-    const rx2 = nextSend(h);
+    const { orig, rx2 } = loseTwice(c, 3 * 1448);
     ack(c, 1188, [1, 1, ...optTs(peerTs(h), rx2[0]!.s.tsval)]);
     takeDf(h);
     ack(c, 2 * 1448, [1, 1, ...optTs(peerTs(h), orig[1]!.s.tsval)]);
@@ -209,6 +272,7 @@ describe('reverting to the saved MSS', () => {
   });
 
   it('more RTOs at the lowered MSS (t_rxtshift > 4) restore it: it was no black hole', () => {
+    // The probe precedes rx1 (loseTwice); once t_rxtshift > 0 no probe is armed, so only RTOs follow.
     const c = establishedNoTs();
     const { tp, h } = c;
     const { rx1, rx2 } = loseTwice(c, 1460);
@@ -232,6 +296,7 @@ describe('reverting to the saved MSS', () => {
   });
 
   it('TCP_DISABLE_BLACKHOLE_DETECTION: 0/1 only; set while lowered it reverts at once; set before, nothing happens', () => {
+    // Each loss starts with the tail loss probe (loseTwice); the option does not affect it.
     const c = establishedNoTs();
     expect(getInt(c.so, TCP_DISABLE_BLACKHOLE_DETECTION)).toBe(0);
     expect(setInt(c.so, TCP_DISABLE_BLACKHOLE_DETECTION, 2)).toBe(EINVAL);
@@ -254,6 +319,7 @@ describe('reverting to the saved MSS', () => {
 
 describe('turned off', () => {
   const fullSizeTwice = (profile: TcpProfile): Seg[] => {
+    // XNU profiles send the tail loss probe first; FreeBSD's has TLP off and none is armed (tlpProbe).
     const c = established({ profile });
     const { rx2 } = loseTwice(c, 1460);
     expect(c.tp.t_maxseg).toBe(1460);
@@ -286,6 +352,7 @@ describe('turned off', () => {
 
 describe('interactions', () => {
   it('TCP_MAXSEG at or below the black-hole MSS: the next step is mssdflt (512); the revert keeps TCP_MAXSEG', () => {
+    // The 1000-byte segment draws the probe (lone segment, 200 ms) before the two RTOs.
     const c = establishedNoTs();
     expect(setInt(c.so, TCP_MAXSEG, 1000)).toBe(0);
     const { rx1, rx2 } = loseTwice(c, 1000);
@@ -300,6 +367,7 @@ describe('interactions', () => {
   });
 
   it('ICMP needfrag while lowered: a smaller MTU lowers it further and sets DF again; the revert stays below it', () => {
+    // After the probe and two RTOs (loseTwice); with t_rxtshift > 0 no further probe is armed.
     const c = establishedNoTs();
     const { tp, h } = c;
     loseTwice(c, 1460);
@@ -322,6 +390,7 @@ describe('interactions', () => {
   });
 
   it('an ICMP needfrag with a larger MTU changes no size while lowered (XNU: t_maxopd <= mss returns)', () => {
+    // Lowered after the probe and two RTOs (loseTwice).
     const c = establishedNoTs();
     loseTwice(c, 1460);
     c.h.injectBytes(needfrag(c, c.rcv, 1400));
@@ -331,6 +400,7 @@ describe('interactions', () => {
   });
 
   it('SACK recovery after the switch works at the lowered size', () => {
+    // Lowered after the probe and two RTOs (loseTwice); the ACKs below come at once, before any PTO.
     const c = establishedNoTs();
     const { tp, h } = c;
     loseTwice(c, 1460);

@@ -47,6 +47,19 @@ function established(o: { ts?: boolean; sack?: boolean; rttMs?: number; profile?
 }
 
 const peerTs = (h: PacketHost): number => 5000 + Math.floor(h.nowMs);
+
+/**
+ * XNU sends a tail loss probe before the first RTO of an unanswered SACK flight: waits for it
+ * (steps of `stepMs`) and checks it resent the last segment [lastSeq, lastSeq + len).
+ */
+function expectProbe(c: Conn, lastSeq: number, len: number, stepMs: number): Out {
+  let rx: Out[] = [];
+  for (let i = 0; i < 400 && rx.length === 0; i++) { c.h.advance(stepMs); rx = c.h.take(); }
+  expect(rx.map((s) => [s.seq, s.payload.length])).toEqual([[lastSeq >>> 0, len]]);
+  expect(c.h.stats.tcps_pto).toBe(1);
+  expect(tcpcbOf(c.so)!.t_rxtshift).toBe(0);
+  return rx[0]!;
+}
 const data = (n: number): Uint8Array => new Uint8Array(n).fill(0x5a);
 const seqOf = (c: Conn, i: number): number => (c.rcv + i * MSS) >>> 0;
 
@@ -116,7 +129,9 @@ describe('spurious RTO detection and undo (XNU tcp_bad_rexmt_check)', () => {
     const orig = c.h.take();
     expect(orig.length).toBe(3);
     const cwnd0 = tp.snd_cwnd, ssthresh0 = tp.snd_ssthresh;
-    // The ACK is delayed past the RTO: segment 0 is retransmitted with a later TSval.
+    // The ACK is delayed past the PTO (a probe resends segment 2) and past the RTO: segment 0 is
+    // retransmitted with a later TSval.
+    expectProbe(c, c.rcv + 2 * mss, mss, 10);
     let rx: Out[] = [];
     for (let i = 0; i < 40 && rx.length === 0; i++) { c.h.advance(100); rx = c.h.take(); }
     expect(rx.map((s) => s.seq)).toEqual([c.rcv]);
@@ -145,9 +160,10 @@ describe('spurious RTO detection and undo (XNU tcp_bad_rexmt_check)', () => {
     send(c.so, data(3 * mss), c.h.now);
     c.h.poll();
     c.h.take();
+    expectProbe(c, c.rcv + 2 * mss, mss, 10);
     let rx: Out[] = [];
     for (let i = 0; i < 40 && rx.length === 0; i++) { c.h.advance(100); rx = c.h.take(); }
-    expect(rx.length).toBe(1);
+    expect(rx.map((s) => s.seq)).toEqual([c.rcv]);
     c.h.inject({ flags: TH.ACK, seq: c.snd, ack: (c.rcv + mss) >>> 0, win: 65535, opts: [1, 1, ...optTs(peerTs(c.h), rx[0]!.tsval)] });
     expect(c.h.stats.tcps_sndrexmitbad).toBe(0);
     expect(tp.snd_cwnd).toBeLessThan(3 * mss);
@@ -161,6 +177,8 @@ describe('spurious RTO detection and undo (XNU tcp_bad_rexmt_check)', () => {
     c.h.poll();
     expect(c.h.take().length).toBe(3);
     const cwnd0 = tp.snd_cwnd, ssthresh0 = tp.snd_ssthresh;
+    // The probe (PTO 2 x 400 + 2 ms) resends segment 2 first; the RTO follows from it.
+    expectProbe(c, seqOf(c, 2), MSS, 10);
     let rx: Out[] = [];
     for (let i = 0; i < 300 && rx.length === 0; i++) { c.h.advance(10); rx = c.h.take(); }
     expect(rx.map((s) => s.seq)).toEqual([c.rcv]);
@@ -179,9 +197,10 @@ describe('spurious RTO detection and undo (XNU tcp_bad_rexmt_check)', () => {
     send(c.so, data(3 * MSS), c.h.now);
     c.h.poll();
     c.h.take();
+    expectProbe(c, seqOf(c, 2), MSS, 10);
     let rx: Out[] = [];
     for (let i = 0; i < 300 && rx.length === 0; i++) { c.h.advance(10); rx = c.h.take(); }
-    expect(rx.length).toBe(1);
+    expect(rx.map((s) => s.seq)).toEqual([c.rcv]);
     c.h.advance(300);
     c.h.inject({ flags: TH.ACK, seq: c.snd, ack: seqOf(c, 3), win: 65535 });
     expect(c.h.stats.tcps_sndrexmitbad).toBe(0);
@@ -262,14 +281,18 @@ describe('TCP_CONNECTION_INFO', () => {
     send(c.so, data(500), c.h.now);
     c.h.poll();
     c.h.take();
+    // The tail loss probe resends the segment first (not loss recovery: no RTO, no fast recovery).
+    expectProbe(c, seqOf(c, 0), 500, 10);
+    expect(getInfo(c.so).dv.getUint32(8, true) & TCPCI_FLAG_LOSSRECOVERY).toBe(0);
     let rx: Out[] = [];
     for (let i = 0; i < 40 && rx.length === 0; i++) { c.h.advance(100); rx = c.h.take(); }
     expect(rx.length).toBe(1);
     const full = getInfo(c.so);
     expect(full.dv.getUint32(8, true) & TCPCI_FLAG_LOSSRECOVERY).toBe(TCPCI_FLAG_LOSSRECOVERY);
     expect(full.dv.getUint32(12, true)).toBe(Math.floor(tcpcbOf(c.so)!.t_rxtcur / 1000));
-    expect(u64(full.dv, 72)).toBe(500);
-    expect(u64(full.dv, 104)).toBe(1);
+    // Probe and RTO retransmission, 500 bytes each.
+    expect(u64(full.dv, 72)).toBe(1000);
+    expect(u64(full.dv, 104)).toBe(2);
     expect(full.dv.getUint32(32, true)).toBe(500);
     // XNU copies min(valsize, sizeof) bytes (sooptcopyout): no EINVAL, just truncation.
     const short = getInfo(c.so, 8);
