@@ -47,7 +47,7 @@ export {
 // IPPROTO_TCP option names (stack/tcp/tcp-usrreq.ts)
 export {
   TCP_NODELAY, TCP_MAXSEG, TCP_NOPUSH, TCP_NOOPT, TCP_KEEPALIVE, TCP_CONNECTIONTIMEOUT, TCP_KEEPINTVL,
-  TCP_KEEPCNT, TCP_NOTSENT_LOWAT,
+  TCP_KEEPCNT, TCP_NOTSENT_LOWAT, TCP_FASTOPEN,
 } from '../stack/index.js';
 
 // ---- address families and socket types the stack does not define (bsd/sys/socket.h) ----
@@ -74,7 +74,6 @@ export const TCP_RXT_CONNDROPTIME = 0x80;
 export const TCP_RXT_FINDROP = 0x100;
 export const TCP_SENDMOREACKS = 0x103;
 export const TCP_ENABLE_ECN = 0x104;
-export const TCP_FASTOPEN = 0x105;
 export const TCP_CONNECTION_INFO = 0x106;
 export const TCP_INFO = 0x200;
 export const TCP_ADAPTIVE_READ_TIMEOUT = 0x205;

@@ -34,6 +34,7 @@ import { tcpDropAfterAck } from './tcp-input-sync.js';
 import { TH_ACK } from '../wire/tcp.js';
 import { initialWindowBytes } from './tcp-cc-newreno.js';
 import { tcpPmtudAck } from './tcp-pmtud-blackhole.js';
+import { tcpTfoEstablished } from './tcp-fastopen.js';
 
 /** TCPOLEN of the largest options a data segment may carry (for TSO sizing). */
 const MAX_OPTLEN = 40;
@@ -64,7 +65,8 @@ export function tcpEstablished(tcp: Tcp, tp: Tcpcb, now: Instant): void {
   tp.t_sndtime = now;
   tcpRcvbufMeasureStart(tp, now);
   tcpSetTimer(tcp, tp, TT_KEEP, now + keepIdleUs(tcp, tp));
-  if (tp.so !== null) soisconnected(tp.so);
+  // A TFO child was connected on its SYN (XNU: isconnected = FALSE for TFO_F_COOKIE_VALID).
+  if (tcpTfoEstablished(tcp, tp) && tp.so !== null) soisconnected(tp.so);
 }
 
 /** RFC 7323 §4.1 RTTM: the RTT a TSecr echoes, in µs (ms resolution), or -1 when unusable. */

@@ -20,6 +20,8 @@ import { scanTcpOptions } from '../wire/tcp-options.js';
 import { seqAdd, seqGt, seqLe, seqLt } from '../wire/seq.js';
 import { TCP_HEADER_LEN, TH_ACK, TH_FIN, TH_RST, TH_SYN } from '../wire/tcp.js';
 import { sonewconn, soabort } from '../socket/so-listen.js';
+import type { Socket } from '../socket/socket.js';
+import { soisconnected } from '../socket/socket.js';
 import { ECONNREFUSED } from '../socket/errno.js';
 import type { Tcp } from './tcp.js';
 import { TCPS_LISTEN, TCPS_SYN_RECEIVED, TCPS_SYN_SENT, TCPS_TIME_WAIT } from './tcp-fsm.js';
@@ -35,7 +37,8 @@ import { keepIdleUs, keepInitUs, tcpClearTimer, tcpSetTimer } from './tcp-timers
 import { tcpOutput } from './tcp-output.js';
 import { tcpInputSync } from './tcp-input-sync.js';
 import { tcpEstablished } from './tcp-input-ack.js';
-import { tcpInputStep6 } from './tcp-input-data.js';
+import { tcpDeliver, tcpInputStep6 } from './tcp-input-data.js';
+import { tcpTfoSyn } from './tcp-fastopen.js';
 
 /**
  * What tcp_input knows about the segment being processed: one per Tcp, rewritten per segment
@@ -232,6 +235,8 @@ export function tcpDropWithReset(tcp: Tcp, m: Mbuf | null, now: Instant): void {
  * the SYN is queued for delivery once the connection is ESTABLISHED (RFC 9293 §3.10.7.2: "any
  * other control or text should be queued for processing later"), cut to the receive window; the
  * SYN-ACK acknowledges only the SYN, as in BSD. A FIN on the SYN is not kept (it comes again).
+ * A TCP_FASTOPEN listener's child whose SYN has a valid cookie takes the data at once instead
+ * (RFC 7413, tcp-fastopen.ts).
  */
 function tcpInputListen(tcp: Tcp, lt: Tcpcb, m: Mbuf, now: Instant): void {
   const c = tcp.inp;
@@ -301,8 +306,9 @@ function tcpInputListen(tcp: Tcp, lt: Tcpcb, m: Mbuf, now: Instant): void {
   tp.t_keepcnt = lt.t_keepcnt;
   tp.t_keepinit = lt.t_keepinit;
   tp.t_notsent_lowat = lt.t_notsent_lowat;
-  // XNU tcp_input: the child inherits TF_RXTFINDROP | TF_NOTIMEWAIT from the listener.
+  // XNU tcp_input: the child inherits TF_RXTFINDROP | TF_NOTIMEWAIT | TF_FASTOPEN from the listener.
   tp.t_notimewait = lt.t_notimewait;
+  tp.t_fastopen = lt.t_fastopen;
   tp.iss = tcp.isn.isn(pcb.laddr.bytes, pcb.lport, pcb.faddr.bytes, pcb.fport, now);
   tp.ts_offset = tcp.isn.tsOffset(pcb.laddr.bytes, pcb.lport, pcb.faddr.bytes, pcb.fport);
   tp.snd_una = tp.snd_nxt = tp.snd_max = tp.snd_up = tp.snd_recover = tp.snd_highrxt = tp.iss;
@@ -319,11 +325,40 @@ function tcpInputListen(tcp: Tcp, lt: Tcpcb, m: Mbuf, now: Instant): void {
   tp.snd_wl2 = tp.iss;
   tp.t_rcvtime = now;
   tp.t_connstart = now;
+  // XNU tcp_input LISTEN: `if (tfo_enabled(tp) && tcp_tfo_syn(tp, &to)) isconnected = TRUE;`
+  const tfo = tp.t_fastopen && tcpTfoSyn(tcp, tp);
   tp.t_state = TCPS_SYN_RECEIVED;
   tp.t_flags |= TF_ACKNOW;
   tcpSetTimer(tcp, tp, TT_KEEP, now + keepInitUs(tcp, tp));
-  tcpSynDataQueue(tcp, tp, m, c.tlen);
+  if (tfo) tcpTfoSynData(tcp, tp, so, m, c.tlen);
+  else tcpSynDataQueue(tcp, tp, m, c.tlen);
   tcpOutput(tcp, tp, now);
+}
+
+/**
+ * A SYN with a valid Fast Open cookie (XNU tcp_input `dodata` with TFO_F_COOKIE_VALID): the child
+ * is connected now (to the listener's completed queue: accept returns it), then the SYN's `len`
+ * bytes in `m`, cut to the receive window, go to its receive buffer, so the SYN-ACK (TF_ACKNOW)
+ * acknowledges them. A FIN on the SYN is not taken (see tcp-fastopen.ts).
+ */
+function tcpTfoSynData(tcp: Tcp, tp: Tcpcb, so: Socket, m: Mbuf, len: number): void {
+  soisconnected(so);
+  const win = so.so_rcv.sbspace();
+  if (len <= 0 || win <= 0) {
+    mFreem(m);
+    return;
+  }
+  const st = tcp.stats;
+  if (len > win) {
+    st.tcps_rcvpackafterwin++;
+    st.tcps_rcvbyteafterwin += len - win;
+    mAdj(m, win - len);
+    len = win;
+  }
+  st.tcps_rcvpack++;
+  st.tcps_rcvbyte += len;
+  tcpDeliver(tcp, tp, m, len);
+  tp.rcv_nxt = seqAdd(tp.rcv_nxt, len);
 }
 
 /**

@@ -18,10 +18,14 @@ import {
   TF_SACK_PERMIT, Tcpcb, TCP_MAX_WINSHIFT,
 } from './tcp-var.js';
 import { tcpTsval } from './tcp-subr.js';
+import { tcpTfoOffersCookie, tcpTfoWriteCookie } from './tcp-fastopen.js';
 
 /** Whether SYN option `item` goes into this SYN (synAck: answering the peer's SYN). */
 function synItemOn(tp: Tcpcb, item: SynOptionItem, synAck: boolean): boolean {
   const f = tp.t_flags;
+  // XNU tcp_output writes a TFO server's cookie even under TCP_NOOPT; nothing else then.
+  if (item === 'fo') return synAck && tcpTfoOffersCookie(tp);
+  if ((f & TF_NOOPT) !== 0) return false;
   switch (item) {
     case 'mss': return true;
     case 'wscale': return (f & TF_REQ_SCALE) !== 0 && (!synAck || (f & TF_RCVD_SCALE) !== 0);
@@ -51,12 +55,13 @@ function bsdAlignPad(item: SynOptionItem, n: number): number {
  * profile's layout. Padding per profile.synOptionPadding: 'layout' writes the layout's 'nop'
  * runs, each belonging to the option after it and skipped with it, and 'eol' pads with EOL bytes
  * to a 4-byte boundary — XNU (tcp_output.c): MSS; NOP, WS; NOP, NOP, TS; SACK-permitted last; EOL
- * padding, identical for SYN and SYN-ACK since XNU has no syncache. 'bsd-align' ignores the
+ * padding, identical for SYN and SYN-ACK since XNU has no syncache; a TFO server's SYN-ACK adds its
+ * cookie ('fo') after SACK-permitted, even under TCP_NOOPT, as tcp_output does. 'bsd-align' ignores the
  * layout's NOPs and pads before each option as FreeBSD's tcp_addoptions does (bsdAlignPad).
  * Returns the length (a multiple of 4).
  */
 export function tcpSynOptions(tcp: Tcp, tp: Tcpcb, synAck: boolean, now: Instant, buf: Uint8Array): number {
-  if ((tp.t_flags & TF_NOOPT) !== 0) return 0;
+  if ((tp.t_flags & TF_NOOPT) !== 0 && !(synAck && tcpTfoOffersCookie(tp))) return 0;
   const layout = synAck ? tcp.profile.synAckOptions : tcp.profile.synOptions;
   const bsdAlign = tcp.profile.synOptionPadding === 'bsd-align';
   let n = 0;
@@ -97,6 +102,9 @@ export function tcpSynOptions(tcp: Tcp, tp: Tcpcb, synAck: boolean, now: Instant
       case 'sackOK':
         buf[n] = TCPOPT_SACK_PERMITTED; buf[n + 1] = 2;
         n += 2;
+        break;
+      case 'fo':
+        n += tcpTfoWriteCookie(tcp, tp, buf, n);
         break;
     }
   }

@@ -174,7 +174,8 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb, now: Instant): number {
         }
       }
     }
-    // No data rides on a SYN, nor before the connection is synchronized (no TFO).
+    // No data rides on a SYN, nor before the connection is synchronized: not even what a TFO
+    // child accepted in SYN_RECEIVED was given to send (it waits for the ACK; tcp-fastopen.ts).
     if ((flags & TH_SYN) !== 0 || tp.t_state < TCPS_ESTABLISHED) len = 0;
 
     // Options now: their length limits the data of a segment.

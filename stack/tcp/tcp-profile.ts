@@ -2,8 +2,11 @@
 // XNU's values are the default (bsd/netinet/tcp_timer.h, tcp_subr.c, tcp_input.c, tcp_output.c,
 // tcp_usrreq.c); a FreeBSD profile and sysctl-style knobs only swap values, never code paths.
 
-/** One TCP option in a SYN or SYN-ACK layout, in the order the kernel writes them. */
-export type SynOptionItem = 'mss' | 'nop' | 'wscale' | 'sackOK' | 'ts' | 'eol';
+/**
+ * One TCP option in a SYN or SYN-ACK layout, in the order the kernel writes them. 'fo' is the Fast
+ * Open cookie a TFO server offers in its SYN-ACK (tcp-fastopen.ts).
+ */
+export type SynOptionItem = 'mss' | 'nop' | 'wscale' | 'sackOK' | 'ts' | 'fo' | 'eol';
 
 export interface TcpProfile {
   readonly name: string;
@@ -157,6 +160,21 @@ export interface TcpProfile {
   /** Without SACK, at most this many early retransmits per earlyRexmtWinMs (TCP_EARLY_REXMT_LIMIT / _WIN). */
   readonly earlyRexmtLimit: number;
   readonly earlyRexmtWinMs: number;
+
+  // ---- TCP Fast Open, server side (tcp-fastopen.ts) ----
+  /**
+   * net.inet.tcp.fastopen (XNU tcp_subr.c tcp_fastopen): TCP_FASTOPEN_SERVER (1) lets listeners
+   * use TCP_FASTOPEN; TCP_FASTOPEN_CLIENT (2) is kept for the sysctl but does nothing (client TFO
+   * needs the newer connectx with CONNECT_DATA_IDEMPOTENT, which this stack does not have).
+   */
+  readonly fastopen: number;
+  /** net.inet.tcp.fastopen_backlog: stack-wide limit of TFO children still in SYN_RECEIVED (tcp_tfo_backlog). */
+  readonly fastopenBacklog: number;
+  /**
+   * net.inet.tcp.fastopen_key: '' = the key drawn from the stack's RNG; else the 32 hex digits last
+   * written, read as XNU reads them (four "%8x" words, each stored little-endian).
+   */
+  readonly fastopenKey: string;
 }
 
 /** XNU (xnu-11417, macOS 15). */
@@ -166,7 +184,8 @@ export const XNU_PROFILE: TcpProfile = {
   synOptions: ['mss', 'nop', 'wscale', 'nop', 'nop', 'ts', 'sackOK', 'eol'],
   // XNU has no syncache: the SYN-ACK comes from the same tcp_output code as the SYN (MSS; NOP,WS;
   // NOP,NOP,TS; SACK-permitted "tacked on last"; EOL padding), each option only if the peer offered it.
-  synAckOptions: ['mss', 'nop', 'wscale', 'nop', 'nop', 'ts', 'sackOK', 'eol'],
+  // A TFO server's cookie (tcp_tfo_write_cookie_rep) follows SACK-permitted, before the padding.
+  synAckOptions: ['mss', 'nop', 'wscale', 'nop', 'nop', 'ts', 'sackOK', 'fo', 'eol'],
   synOptionPadding: 'layout',
   rfc1323: true,
   sack: true,
@@ -227,6 +246,10 @@ export const XNU_PROFILE: TcpProfile = {
   earlyRetransmit: true,
   earlyRexmtLimit: 10,
   earlyRexmtWinMs: 60_000,
+  // tcp_subr.c: tcp_fastopen = TCP_FASTOPEN_CLIENT | TCP_FASTOPEN_SERVER, tcp_tfo_backlog = 10.
+  fastopen: 3,
+  fastopenBacklog: 10,
+  fastopenKey: '',
 };
 
 /** A profile with some values replaced (tests shorten MSL and timers this way). */
@@ -250,7 +273,8 @@ export function withProfile(base: TcpProfile, changes: Partial<TcpProfile>): Tcp
 export const FREEBSD_PROFILE: TcpProfile = {
   name: 'freebsd',
   synOptions: ['mss', 'nop', 'wscale', 'sackOK', 'ts'],
-  synAckOptions: ['mss', 'nop', 'wscale', 'sackOK', 'ts'],
+  // tcp_addoptions writes TOF_FASTOPEN last, without alignment padding.
+  synAckOptions: ['mss', 'nop', 'wscale', 'sackOK', 'ts', 'fo'],
   // tcp_addoptions pads per option: without SACK-permitted the TS gets NOP,NOP before it.
   synOptionPadding: 'bsd-align',
   rfc1323: true,
@@ -320,4 +344,9 @@ export const FREEBSD_PROFILE: TcpProfile = {
   earlyRetransmit: false,
   earlyRexmtLimit: 10,
   earlyRexmtWinMs: 60_000,
+  // tcp_fastopen.c: net.inet.tcp.fastopen.server_enable 0, client_enable 1. FreeBSD bounds pending
+  // TFO children per listener (half its backlog) rather than stack-wide; 10 stands in for that.
+  fastopen: 2,
+  fastopenBacklog: 10,
+  fastopenKey: '',
 };

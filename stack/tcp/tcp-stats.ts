@@ -231,4 +231,17 @@ export class TcpStats {
   // ---- urgent ----
   /** Urgent bytes pulled out of band into t_iobc. */
   tcps_rcvoobmark = 0;
+
+  // ---- TCP Fast Open, server side (XNU tcpstat names; tcp-fastopen.ts) ----
+  /** A SYN to a TFO listener asked for a cookie (empty Fast Open option; RFC 7413 §4.1.2). */
+  tcps_tfo_cookie_req_rcv = 0;
+  /** A SYN-ACK carried our cookie (counted again for each retransmitted SYN-ACK, as in XNU). */
+  tcps_tfo_cookie_sent = 0;
+  /** A SYN's cookie did not match ours: its data was not taken, a fresh cookie was offered. */
+  tcps_tfo_cookie_invalid = 0;
+  /**
+   * A SYN with a valid cookie was taken under the fastopen backlog: the child is acceptable at
+   * once and the SYN's data (if any) is delivered and acknowledged by the SYN-ACK.
+   */
+  tcps_tfo_syn_data_rcv = 0;
 }

@@ -32,6 +32,7 @@ import { ccByName } from './tcp-cc-registry.js';
 import { RttEstimator } from './tcp-rtt.js';
 import { tcpCancelTimers, tcpSetTimer } from './tcp-timers.js';
 import { tcpOutput } from './tcp-output.js';
+import { tcpTfoClose } from './tcp-fastopen.js';
 
 /** Bytes of IP header TCP assumes for MSS computation (no options). */
 export const ipHdrLen = (family: IpFamily): number => (family === 4 ? 20 : 40);
@@ -138,6 +139,7 @@ export function tcpClose(tcp: Tcp, tp: Tcpcb): void {
   tp.t_flags |= TF_CLOSED;
   tp.t_state = TCPS_CLOSED;
   tcpCancelTimers(tcp, tp);
+  tcpTfoClose(tcp, tp);
   if (tp.reass !== null) tp.reass.flush();
   tp.reass = null;
   tp.sackRcv = null;

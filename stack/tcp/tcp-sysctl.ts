@@ -49,6 +49,17 @@ function bool<K extends keyof TcpProfile>(field: K): Mapped {
 
 const INT_MAX = 0x7fffffff;
 
+/** A 0/1 knob that sets or clears `bit` of the fastopen mask. */
+function fastopenBit(bit: number): Mapped {
+  return {
+    get: (p) => ((p.fastopen & bit) !== 0 ? 1 : 0),
+    set: (v, p) => {
+      const n = int(v, 0, 1);
+      return typeof n === 'string' ? n : { fastopen: n === 1 ? p.fastopen | bit : p.fastopen & ~bit };
+    },
+  };
+}
+
 /** BSD name → TcpProfile field. */
 const MAPPED: Readonly<Record<string, Mapped>> = {
   'net.inet.tcp.sack.enable': bool('sack'),
@@ -115,6 +126,18 @@ const MAPPED: Readonly<Record<string, Mapped>> = {
   'net.inet.tcp.enable_tlp': bool('tailLossProbe'),
   // Older XNU's name (tcp_early_rexmt); current XNU has no knob and always does RFC 5827.
   'net.inet.tcp.early_rexmt': bool('earlyRetransmit'),
+  // TCP Fast Open (tcp-fastopen.ts). XNU's net.inet.tcp.fastopen is a plain int whose bits 1
+  // (server) and 2 (client) are tested; FreeBSD's server_enable / client_enable set those bits.
+  'net.inet.tcp.fastopen': num('fastopen', 0, INT_MAX),
+  'net.inet.tcp.fastopen_backlog': num('fastopenBacklog', 0, INT_MAX),
+  'net.inet.tcp.fastopen.server_enable': fastopenBit(1),
+  'net.inet.tcp.fastopen.client_enable': fastopenBit(2),
+  // XNU tcp_sysctl_fastopenkey: write-only (a read copies out an empty string); exactly 32 hex
+  // digits, else EINVAL.
+  'net.inet.tcp.fastopen_key': {
+    get: () => '',
+    set: (v) => (/^[0-9a-fA-F]{32}$/.test(v) ? { fastopenKey: v.toLowerCase() } : `expected 32 hex digits, got '${v}'`),
+  },
 };
 
 /** Knobs the stack has no variable for, with the value it behaves as. */
@@ -122,8 +145,6 @@ const FIXED: Readonly<Record<string, SysctlValue>> = {
   'net.inet.tcp.delayed_ack': 1,
   'net.inet.tcp.syncookies': 0,
   'net.inet.tcp.syncookies_only': 0,
-  'net.inet.tcp.fastopen.server_enable': 0,
-  'net.inet.tcp.fastopen.client_enable': 0,
   'net.inet.tcp.hostcache.enable': 1,
   'net.inet.tcp.path_mtu_discovery': 1,
   'net.inet.tcp.nolocaltimewait': 0,

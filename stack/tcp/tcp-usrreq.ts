@@ -23,7 +23,7 @@ import {
   SO_OOBINLINE, SS_ISDISCONNECTED, SS_RCVATMARK,
 } from '../socket/constants.js';
 import {
-  EAFNOSUPPORT, ECONNABORTED, ECONNRESET, EINVAL, EISCONN, ENOBUFS, ENOPROTOOPT, EOPNOTSUPP,
+  EAFNOSUPPORT, ECONNABORTED, ECONNRESET, EINVAL, EISCONN, ENOBUFS, ENOPROTOOPT, ENOTSUP, EOPNOTSUPP,
   EWOULDBLOCK,
 } from '../socket/errno.js';
 import { seqAdd, seqSub } from '../wire/seq.js';
@@ -43,6 +43,7 @@ import {
 import { keepIdleUs, keepInitUs, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
 import { tcpOutput } from './tcp-output.js';
 import { tcpPmtudSetDisabled } from './tcp-pmtud-blackhole.js';
+import { TCP_FASTOPEN_SERVER, tcpTfoInfoBits } from './tcp-fastopen.js';
 
 // IPPROTO_TCP option names (bsd/netinet/tcp.h, tcp_private.h; xnu-sockets.md §1.4).
 export const TCP_NODELAY = 0x01;
@@ -56,6 +57,8 @@ export const TCP_KEEPCNT = 0x102;
 export const TCP_NOTSENT_LOWAT = 0x201;
 /** Seconds of retransmission after which the connection is dropped (XNU tcp.h). */
 export const TCP_RXT_CONNDROPTIME = 0x80;
+/** Server TCP Fast Open on a listening socket, 0 or 1 (XNU tcp.h; tcp-fastopen.ts). */
+export const TCP_FASTOPEN = 0x105;
 /** getsockopt only: struct tcp_connection_info (XNU tcp.h). */
 export const TCP_CONNECTION_INFO = 0x106;
 /** Close instead of entering TIME_WAIT (XNU tcp_private.h). */
@@ -80,7 +83,8 @@ export const TCPCI_FLAG_REORDERING_DETECTED = 0x2;
 
 /**
  * XNU tcp_connection_fill_info: zeroed, the state always; the rest only past LISTEN. The TFO bits
- * are 0 (no TFO); ECN is never on; no reordering detection (TCPCI_FLAG_REORDERING_DETECTED).
+ * are the server's (tcpTfoInfoBits; the client-side ones stay 0); ECN is never on; no reordering
+ * detection (TCPCI_FLAG_REORDERING_DETECTED).
  */
 export function tcpConnectionInfo(tp: Tcpcb): Uint8Array {
   const b = new Uint8Array(TCP_CONNECTION_INFO_LEN);
@@ -112,6 +116,7 @@ export function tcpConnectionInfo(tp: Tcpcb): Uint8Array {
   u32(40, tp.rtt.lastRttUs / 1000);
   u32(44, tp.rtt.srttUs / 1000);
   u32(48, tp.rtt.rttvarUs / 1000);
+  u32(52, tcpTfoInfoBits(tp));
   u64(56, tp.t_txpackets);
   u64(64, tp.t_txbytes);
   u64(72, tp.t_txretransmitbytes);
@@ -381,6 +386,8 @@ export class TcpUsrreqs implements PrUsrreqs {
 
   private setopt(so: Socket, tp: Tcpcb, sopt: SockOpt): number {
     const tcp = this.tcp;
+    // XNU tcp_ctloutput tests the sysctl before it copies the value in.
+    if (sopt.sopt_name === TCP_FASTOPEN && (tcp.profile.fastopen & TCP_FASTOPEN_SERVER) === 0) return ENOTSUP;
     const iv = { value: 0 };
     const e = sooptcopyinInt(sopt, iv);
     if (e !== 0) return e;
@@ -441,6 +448,11 @@ export class TcpUsrreqs implements PrUsrreqs {
         if (v < 0 || v > 1) return EINVAL;
         tcpPmtudSetDisabled(tcp, tp, v === 1, now);
         return 0;
+      case TCP_FASTOPEN:
+        // XNU: 0 or 1, and only once the socket listens (EINVAL before listen()).
+        if (v < 0 || v > 1 || tp.t_state !== TCPS_LISTEN) return EINVAL;
+        tp.t_fastopen = v === 1;
+        return 0;
       case TCP_NOTSENT_LOWAT:
         if (v < 0) return EINVAL;
         tp.t_notsent_lowat = v;
@@ -467,6 +479,9 @@ export class TcpUsrreqs implements PrUsrreqs {
       case TCP_RXT_CONNDROPTIME: return sooptcopyoutInt(sopt, Math.floor(tp.t_rxt_conndroptime / 1000));
       case TCP_NOTIMEWAIT: return sooptcopyoutInt(sopt, tp.t_notimewait ? 1 : 0);
       case TCP_DISABLE_BLACKHOLE_DETECTION: return sooptcopyoutInt(sopt, tp.t_noblackhole ? 1 : 0);
+      case TCP_FASTOPEN:
+        if (tp.t_state !== TCPS_LISTEN || (p.fastopen & TCP_FASTOPEN_SERVER) === 0) return ENOTSUP;
+        return sooptcopyoutInt(sopt, tp.t_fastopen ? 1 : 0);
       // XNU: sooptcopyout(sopt, &tci, sizeof(struct tcp_connection_info)) — a shorter buffer gets
       // the leading bytes (sopt_valsize says how many), as for every getsockopt.
       case TCP_CONNECTION_INFO: return sooptcopyout(sopt, tcpConnectionInfo(tp));
@@ -476,18 +491,22 @@ export class TcpUsrreqs implements PrUsrreqs {
 }
 
 /**
- * tcp_disconnect (§7.1): before ESTABLISHED the tcpcb is just closed; unread data (in so_rcv or
- * the reassembly queue) or SO_LINGER with linger 0 → RST (tcp_drop with no error); otherwise the
- * socket is disconnecting, its receive buffer flushed, and a FIN follows (tcpUsrClosed).
+ * tcp_disconnect (§7.1), in XNU's order: unread data (in so_rcv or the reassembly queue) → RST
+ * (tcp_drop with no error; a TFO child accepted in SYN_RECEIVED can have some); before
+ * ESTABLISHED the tcpcb is just closed; SO_LINGER with linger 0 → RST; otherwise the socket is
+ * disconnecting, its receive buffer flushed, and a FIN follows (tcpUsrClosed).
  */
 export function tcpDisconnect(tcp: Tcp, tp: Tcpcb, now: Instant): void {
   const so = tp.so;
+  if (so !== null && (so.so_rcv.sb_cc > 0 || !tcpReassEmpty(tp))) {
+    tcpDrop(tcp, tp, 0, now);
+    return;
+  }
   if (tp.t_state < TCPS_ESTABLISHED) {
     tcpClose(tcp, tp);
     return;
   }
-  if (so !== null && (((so.so_options & SO_LINGER) !== 0 && so.so_linger === 0) ||
-      so.so_rcv.sb_cc > 0 || !tcpReassEmpty(tp))) {
+  if (so !== null && (so.so_options & SO_LINGER) !== 0 && so.so_linger === 0) {
     tcpDrop(tcp, tp, 0, now);
     return;
   }

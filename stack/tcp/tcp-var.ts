@@ -253,6 +253,14 @@ export class Tcpcb implements TimerTarget, CcConn {
   /** TCP_DISABLE_BLACKHOLE_DETECTION (XNU TF_NOBLACKHOLE_DETECTION). */
   t_noblackhole = false;
 
+  // ---- TCP Fast Open, server side (tcp-fastopen.ts) ----
+  /** XNU TF_FASTOPEN (tfo_enabled): TCP_FASTOPEN on a listener, inherited by its children. */
+  t_fastopen = false;
+  /** XNU t_tfo_flags: TFO_F_OFFER_COOKIE, TFO_F_COOKIE_VALID. */
+  t_tfo_flags = 0;
+  /** XNU t_tfo_stats: TFO_S_* bits, reported in TCP_CONNECTION_INFO's tcpi_tfo_* bits. */
+  t_tfo_stats = 0;
+
   // ---- per-connection counters for TCP_CONNECTION_INFO (XNU inp_stat / t_stat) ----
   /** Segments handed to IP (a TSO super-segment counts for every MSS) and their payload bytes. */
   t_txpackets = 0;

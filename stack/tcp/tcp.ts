@@ -28,6 +28,7 @@ import { XNU_PROFILE } from './tcp-profile.js';
 import { TcpStats } from './tcp-stats.js';
 import type { Tcpcb, TcpcbOwner } from './tcp-var.js';
 import { IsnGenerator } from './tcp-isn.js';
+import { TfoServer } from './tcp-fastopen.js';
 import { TcpUsrreqs } from './tcp-usrreq.js';
 import { TcpInputCtx, tcpInput } from './tcp-input.js';
 import { tcpTimers } from './tcp-timers.js';
@@ -60,6 +61,8 @@ export class Tcp implements IpProtocol, TcpcbOwner {
   readonly protosw4: Protosw;
   readonly protosw6: Protosw;
   readonly isn: IsnGenerator;
+  /** TCP Fast Open server state: the cookie key (drawn at first use) and tcp_tfo_halfcnt. */
+  readonly tfo: TfoServer;
 
   // ---- stack-wide state (no module-level state: two stacks never share these) ----
   /** RFC 5961 §7: challenge ACKs sent in the current one-second window, and its start (µs). */
@@ -99,6 +102,7 @@ export class Tcp implements IpProtocol, TcpcbOwner {
     this.profile = opts.profile ?? XNU_PROFILE;
     this.pcbs = new InPcbTable(IPPROTO_TCP, ctx.env.rng, ip, opts.pcb);
     this.isn = new IsnGenerator(ctx.env.rng);
+    this.tfo = new TfoServer(ctx.env.rng);
     this.usrreqs = new TcpUsrreqs(this);
     const flags = PR_CONNREQUIRED | PR_WANTRCVD;
     this.protosw4 = { pr_type: SOCK_STREAM, pr_domain: AF_INET, pr_protocol: IPPROTO_TCP, pr_flags: flags, pr_usrreqs: this.usrreqs };

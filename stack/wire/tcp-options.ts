@@ -1,5 +1,6 @@
-// TCP options (RFC 9293 §3.2, RFC 7323 window scale and timestamps, RFC 2018 SACK, RFC 8684 MPTCP
-// kind 30 kept raw): parse into TcpOptions, scan allocation-free into TcpOptionsScratch, emit.
+// TCP options (RFC 9293 §3.2, RFC 7323 window scale and timestamps, RFC 2018 SACK, RFC 7413 Fast
+// Open, RFC 8684 MPTCP kind 30 kept raw): parse into TcpOptions, scan allocation-free into
+// TcpOptionsScratch, emit.
 
 import { get16, get32, set16, set32 } from './bytes.js';
 import type { Seq } from './seq.js';
@@ -14,11 +15,25 @@ export const TCPOPT_SACK_PERMITTED = 4;
 export const TCPOPT_SACK = 5;
 export const TCPOPT_TIMESTAMP = 8;
 export const TCPOPT_MPTCP = 30;
+/** RFC 7413 §4.1.1 Fast Open cookie option; XNU <netinet/tcp.h> TCPOPT_FASTOPEN. */
+export const TCPOPT_FASTOPEN = 34;
+/**
+ * The experimental Fast Open option of the pre-RFC drafts (kind 254 with the RFC 6994 magic 0xF989
+ * after the length). XNU's tcp_dooptions does not know it (only kind 34), so it is not scanned: it
+ * parses as an unknown option. Named for the drill runner's `FOEXP`.
+ */
+export const TCPOPT_FASTOPEN_EXP = 254;
+export const TCPOPT_FASTOPEN_EXP_MAGIC = 0xf989;
 export const TCPOLEN_MAXSEG = 4;
 export const TCPOLEN_WINDOW = 3;
 export const TCPOLEN_SACK_PERMITTED = 2;
 export const TCPOLEN_SACK = 8;
 export const TCPOLEN_TIMESTAMP = 10;
+/** An empty Fast Open option: the cookie request (XNU TCPOLEN_FASTOPEN_REQ). */
+export const TCPOLEN_FASTOPEN_REQ = 2;
+/** RFC 7413 §4.1.1: a cookie has 4 to 16 bytes (XNU TFO_COOKIE_LEN_MIN / TFO_COOKIE_LEN_MAX). */
+export const TFO_COOKIE_LEN_MIN = 4;
+export const TFO_COOKIE_LEN_MAX = 16;
 /** RFC 7323 §2.3: shift counts above 14 are treated as 14. */
 export const TCP_MAX_WINSHIFT = 14;
 /** RFC 2018 §3: at most 4 blocks fit in 40 bytes (3 alongside timestamps). */
@@ -38,6 +53,8 @@ export interface TcpOptions {
   /** 1..4 blocks [left edge, right edge). */
   readonly sack?: readonly SackBlock[];
   readonly timestamps?: { readonly tsVal: number; readonly tsEcr: number };
+  /** Fast Open (kind 34): the cookie; empty for a cookie request. The last one in the list wins. */
+  readonly fastOpen?: Uint8Array;
   /** MPTCP options (kind 30), each the whole option bytes incl. kind and length. */
   readonly mptcp?: readonly Uint8Array[];
   /** Other kinds; `data` excludes the kind and length bytes. */
@@ -76,7 +93,8 @@ function optionLen(buf: Uint8Array, i: number, end: number): number | 'bad-optio
 export function parseTcpOptions(buf: Uint8Array, off: number, len: number): TcpOptions | WireError {
   const o: {
     mss?: number; wscale?: number; wscaleRaw?: number; sackPermitted?: boolean; sack?: SackBlock[];
-    timestamps?: { tsVal: number; tsEcr: number }; mptcp?: Uint8Array[]; unknown?: Array<{ kind: number; data: Uint8Array }>;
+    timestamps?: { tsVal: number; tsEcr: number }; fastOpen?: Uint8Array; mptcp?: Uint8Array[];
+    unknown?: Array<{ kind: number; data: Uint8Array }>;
   } = {};
   const end = Math.min(off + len, buf.length);
   for (let i = off; i < end;) {
@@ -100,6 +118,7 @@ export function parseTcpOptions(buf: Uint8Array, off: number, len: number): TcpO
         o.sack = blocks;
         break;
       }
+      case TCPOPT_FASTOPEN: o.fastOpen = buf.slice(i + 2, i + l); break;
       case TCPOPT_MPTCP: (o.mptcp ??= []).push(buf.slice(i, i + l)); break;
       default: (o.unknown ??= []).push({ kind: buf[i]!, data: buf.slice(i + 2, i + l) }); break;
     }
@@ -128,6 +147,14 @@ export class TcpOptionsScratch {
   mptcpCount = 0;
   readonly mptcpOffsets = new Int32Array(TCP_MPTCP_SCAN_SLOTS);
   unknownCount = 0;
+  /**
+   * Fast Open (RFC 7413 §4.1.1), as XNU's tcp_dooptions records it: an empty option is a cookie
+   * request (foReq); a 4..16-byte cookie is copied to foCookie[0, foCookieLen) (the last such
+   * option wins; 0 = none); other lengths are ignored (XNU `continue`s over them).
+   */
+  foReq = false;
+  foCookieLen = 0;
+  readonly foCookie = new Uint8Array(TFO_COOKIE_LEN_MAX);
 
   reset(): this {
     this.mss = -1;
@@ -139,6 +166,8 @@ export class TcpOptionsScratch {
     this.sackCount = 0;
     this.mptcpCount = 0;
     this.unknownCount = 0;
+    this.foReq = false;
+    this.foCookieLen = 0;
     return this;
   }
 }
@@ -174,6 +203,13 @@ export function scanTcpOptions(buf: Uint8Array, off: number, len: number, out: T
         if (out.mptcpCount < TCP_MPTCP_SCAN_SLOTS) out.mptcpOffsets[out.mptcpCount] = i;
         out.mptcpCount++;
         break;
+      case TCPOPT_FASTOPEN:
+        if (l === TCPOLEN_FASTOPEN_REQ) out.foReq = true;
+        else if (l - 2 >= TFO_COOKIE_LEN_MIN && l - 2 <= TFO_COOKIE_LEN_MAX) {
+          out.foCookieLen = l - 2;
+          for (let j = 0; j < l - 2; j++) out.foCookie[j] = buf[i + 2 + j]!;
+        }
+        break;
       default: out.unknownCount++; break;
     }
     i += l;
@@ -183,7 +219,8 @@ export function scanTcpOptions(buf: Uint8Array, off: number, len: number, out: T
 
 // ---- Emission ----
 // Layout follows Linux/BSD so options stay 32-bit aligned: MSS; SACK_PERM+TS or NOP,NOP,TS or
-// NOP,NOP,SACK_PERM; NOP,WS; NOP,NOP,SACK; MPTCP and unknown options as given; EOL/zero padding.
+// NOP,NOP,SACK_PERM; NOP,WS; Fast Open; NOP,NOP,SACK; MPTCP and unknown options as given;
+// EOL/zero padding.
 
 const lenMptcp = (o: TcpOptions, n: number): number => {
   let s = 0;
@@ -198,7 +235,8 @@ const lenUnknown = (o: TcpOptions, n: number): number => {
 const fixedLen = (o: TcpOptions): number =>
   (o.mss !== undefined ? 4 : 0)
   + (o.timestamps !== undefined ? 12 : o.sackPermitted ? 4 : 0)
-  + (o.wscale !== undefined ? 4 : 0);
+  + (o.wscale !== undefined ? 4 : 0)
+  + (o.fastOpen !== undefined ? 2 + o.fastOpen.length : 0);
 const sackLen = (n: number): number => (n > 0 ? 4 + TCPOLEN_SACK * n : 0);
 const pad4 = (n: number): number => (n + 3) & ~3;
 
@@ -265,6 +303,11 @@ export function emitTcpOptions(o: TcpOptions, buf: Uint8Array, off: number): num
   if (o.wscale !== undefined) {
     buf[i] = TCPOPT_NOP; buf[i + 1] = TCPOPT_WINDOW; buf[i + 2] = TCPOLEN_WINDOW; buf[i + 3] = o.wscale; i += 4;
   }
+  if (o.fastOpen !== undefined) {
+    buf[i] = TCPOPT_FASTOPEN; buf[i + 1] = 2 + o.fastOpen.length;
+    buf.set(o.fastOpen, i + 2);
+    i += 2 + o.fastOpen.length;
+  }
   if (sackN > 0) {
     buf[i] = TCPOPT_NOP; buf[i + 1] = TCPOPT_NOP; buf[i + 2] = TCPOPT_SACK; buf[i + 3] = 2 + TCPOLEN_SACK * sackN;
     i += 4;
@@ -312,6 +355,13 @@ export function prettyTcpOptions(buf: Uint8Array, off: number, len: number): str
         break;
       }
       case TCPOPT_MPTCP: parts.push(`mptcp subtype ${buf[i + 2]! >>> 4} len ${l}`); break;
+      case TCPOPT_FASTOPEN: {
+        // tcpdump's wording: "tfo cookiereq" / "tfo cookie <hex>".
+        let hex = '';
+        for (let j = i + 2; j < i + l; j++) hex += buf[j]!.toString(16).padStart(2, '0');
+        parts.push(l === TCPOLEN_FASTOPEN_REQ ? 'tfo cookiereq' : `tfo cookie ${hex}`);
+        break;
+      }
       default: parts.push(`opt-${buf[i]} len ${l}`); break;
     }
     i += l;

@@ -5,7 +5,7 @@
 
 import { describe, expect, it } from 'vitest';
 import {
-  ECONNRESET, EDOM, EINVAL, ENOBUFS, ENOPROTOOPT, EOPNOTSUPP, FIONBIO, FIONREAD, IPPROTO_IP, IPPROTO_IPV6,
+  ECONNRESET, EDOM, EINVAL, ENOBUFS, ENOPROTOOPT, ENOTSUP, EOPNOTSUPP, FIONBIO, FIONREAD, IPPROTO_IP, IPPROTO_IPV6,
   IPPROTO_TCP, IPV6_UNICAST_HOPS, IPV6_V6ONLY, IP_TOS, IP_TTL, MSG_OOB, SHUT_RDWR, SIOCATMARK, SOCK_DGRAM,
   SOCK_STREAM, SOL_SOCKET, SO_ACCEPTCONN, SO_BROADCAST, SO_DONTROUTE, SO_ERROR, SO_KEEPALIVE, SO_LINGER,
   SO_LINGER_SEC, SO_NOSIGPIPE, SO_NREAD, SO_NWRITE, SO_OOBINLINE, SO_RCVBUF, SO_RCVLOWAT, SO_RCVTIMEO,
@@ -13,8 +13,10 @@ import {
   TCP_FASTOPEN, TCP_KEEPALIVE, TCP_KEEPCNT, TCP_KEEPINTVL, TCP_MAXSEG, TCP_NODELAY, TCP_NOTSENT_LOWAT,
   getsockoptInt, getsockoptLinger, getsockoptTimeval, newMsghdr, readSockoptInt, setsockoptInt,
   setsockoptLinger, setsockoptTimeval, sock_getsockopt, sock_ioctl, sock_isnonblocking, sock_send,
-  sock_setsockopt, sock_shutdown, sockoptInt, sockoptTimeval, sock_close, SO_LINGER as LINGER,
+  sock_setsockopt, sock_shutdown, sockoptInt, sockoptTimeval, sock_close, SO_LINGER as LINGER, sock_bind,
+  sock_listen, sockaddrIn,
 } from '../../kpi/index.js';
+import { sysctlSet } from '../../stack/tcp/tcp-sysctl.js';
 import { kpiWorld, recvNow, runFor, sendAll, sock, tcpPair } from './kpi-harness.js';
 
 const geti = (so: Parameters<typeof getsockoptInt>[0], level: number, name: number): number => {
@@ -169,7 +171,8 @@ describe('IPPROTO_TCP', () => {
     }
     expect(setsockoptInt(s, IPPROTO_TCP, TCP_KEEPALIVE, -1)).toBe(EINVAL);
     expect(setsockoptInt(s, IPPROTO_TCP, TCP_NOTSENT_LOWAT, -1)).toBe(EINVAL);
-    expect(setsockoptInt(s, IPPROTO_TCP, TCP_FASTOPEN, 1)).toBe(ENOPROTOOPT);
+    // TCP_FASTOPEN exists, but only on a listening socket (see its own test below).
+    expect(setsockoptInt(s, IPPROTO_TCP, TCP_FASTOPEN, 1)).toBe(EINVAL);
     expect(setsockoptInt(s, IPPROTO_TCP, 0x7777, 1)).toBe(ENOPROTOOPT);
     expect(sock_setsockopt(s, IPPROTO_TCP, TCP_NODELAY, new Uint8Array(2), 2)).toBe(EINVAL);
   });
@@ -187,6 +190,41 @@ describe('IPPROTO_TCP', () => {
     sock_close(server);
     await runFor(kw, 10);
     expect(getsockoptInt(client, IPPROTO_TCP, TCP_NODELAY, { value: 0 })).toBe(ECONNRESET);
+  });
+});
+
+describe('TCP_FASTOPEN (XNU tcp_ctloutput; xnu-sockets.md §6.5)', () => {
+  it('0 or 1 on a listening socket; EINVAL before listen() or out of range; ENOTSUP when get is not on a listener', () => {
+    const kw = kpiWorld();
+    const s = sock(kw.kb);
+    expect(sock_bind(s, sockaddrIn('0.0.0.0', 7200))).toBe(0);
+    expect(setsockoptInt(s, IPPROTO_TCP, TCP_FASTOPEN, 1)).toBe(EINVAL);
+    expect(getsockoptInt(s, IPPROTO_TCP, TCP_FASTOPEN, { value: 0 })).toBe(ENOTSUP);
+    expect(sock_listen(s, 8)).toBe(0);
+    expect(geti(s, IPPROTO_TCP, TCP_FASTOPEN)).toBe(0);
+    expect(setsockoptInt(s, IPPROTO_TCP, TCP_FASTOPEN, 2)).toBe(EINVAL);
+    expect(setsockoptInt(s, IPPROTO_TCP, TCP_FASTOPEN, -1)).toBe(EINVAL);
+    expect(sock_setsockopt(s, IPPROTO_TCP, TCP_FASTOPEN, new Uint8Array(2), 2)).toBe(EINVAL);
+    expect(setsockoptInt(s, IPPROTO_TCP, TCP_FASTOPEN, 1)).toBe(0);
+    expect(geti(s, IPPROTO_TCP, TCP_FASTOPEN)).toBe(1);
+    expect(setsockoptInt(s, IPPROTO_TCP, TCP_FASTOPEN, 0)).toBe(0);
+    expect(geti(s, IPPROTO_TCP, TCP_FASTOPEN)).toBe(0);
+  });
+
+  it('ENOTSUP for set and get while net.inet.tcp.fastopen has no server bit, before any other check', () => {
+    const kw = kpiWorld();
+    const stack = kw.w.b.stack;
+    const r = sysctlSet(stack.tcp.profile, 'net.inet.tcp.fastopen', '2');
+    if (!r.ok) throw new Error(r.message);
+    stack.tcp.setProfile(r.profile);
+    const s = sock(kw.kb);
+    // Even a value too short to read, even on a socket that does not listen: the sysctl comes first.
+    expect(sock_setsockopt(s, IPPROTO_TCP, TCP_FASTOPEN, new Uint8Array(2), 2)).toBe(ENOTSUP);
+    expect(setsockoptInt(s, IPPROTO_TCP, TCP_FASTOPEN, 1)).toBe(ENOTSUP);
+    expect(sock_bind(s, sockaddrIn('0.0.0.0', 7201))).toBe(0);
+    expect(sock_listen(s, 8)).toBe(0);
+    expect(setsockoptInt(s, IPPROTO_TCP, TCP_FASTOPEN, 1)).toBe(ENOTSUP);
+    expect(getsockoptInt(s, IPPROTO_TCP, TCP_FASTOPEN, { value: 0 })).toBe(ENOTSUP);
   });
 });
 

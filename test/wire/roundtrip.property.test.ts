@@ -15,7 +15,8 @@ import {
 /** What emit keeps of `o`: as many SACK blocks as fit in 40 bytes (the raw part always fits here). */
 function expectedOptions(o: TcpOptions): TcpOptions {
   if (!o.sack) return o;
-  const fixed = (o.mss !== undefined ? 4 : 0) + (o.timestamps ? 12 : o.sackPermitted ? 4 : 0) + (o.wscale !== undefined ? 4 : 0);
+  const fixed = (o.mss !== undefined ? 4 : 0) + (o.timestamps ? 12 : o.sackPermitted ? 4 : 0) + (o.wscale !== undefined ? 4 : 0)
+    + (o.fastOpen !== undefined ? 2 + o.fastOpen.length : 0);
   const raw = (o.mptcp ?? []).reduce((s, m) => s + m.length, 0) + (o.unknown ?? []).reduce((s, u) => s + 2 + u.data.length, 0);
   let n = o.sack.length;
   while (n > 0 && ((fixed + 4 + 8 * n + raw + 3) & ~3) > MAX_TCPOPTLEN) n--;

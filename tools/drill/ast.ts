@@ -42,6 +42,8 @@ export type TcpOption =
   | { readonly kind: 'sackOK' }
   | { readonly kind: 'sack'; readonly blocks: readonly (readonly [number, number])[] }
   | { readonly kind: 'ts'; readonly val: number | null; readonly ecr: number | null; readonly ecrAbsolute: boolean }
+  /** `FO [hex]` (kind 34) / `FOEXP [hex]` (kind 254, magic 0xF989): an empty cookie is a request. */
+  | { readonly kind: 'fo'; readonly cookie: Uint8Array; readonly exp: boolean }
   | { readonly kind: 'unsupported'; readonly name: string };
 
 export interface IpInfo {
@@ -90,7 +92,7 @@ export interface PacketEvent {
    * when the packet carries no prefix (it belongs to the most recently addressed connection).
    */
   readonly addr: { readonly remote: number; readonly local: number } | null;
-  /** Set when the packet uses a feature the runner does not support (MPTCP options, FO, md5...). */
+  /** Set when the packet uses a feature the runner does not support (MPTCP options, md5...). */
   readonly unsupported: string | null;
 }
 

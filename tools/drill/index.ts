@@ -36,7 +36,11 @@
 // * Code events: lines `assert EXPR op EXPR` over tcp_info of the socket under test, BSD flavour:
 //   tcpi_state (BSD numbers), tcpi_options (TCPI_OPT_*), tcpi_rto and tcpi_rtt/rttvar in µs,
 //   tcpi_snd_cwnd/ssthresh in bytes, tcpi_snd_mss, tcpi_rcv_mss, tcpi_snd/rcv_wscale, tcpi_snd_wnd,
-//   tcpi_rcv_space, tcpi_snd_nxt/rcv_nxt (relative). Constants TCPI_OPT_*, TCPI_<STATE>, TCP_<STATE>.
+//   tcpi_rcv_space, tcpi_snd_nxt/rcv_nxt (relative), XNU's TFO server bits tcpi_tfo_syn_data_rcv,
+//   tcpi_tfo_cookie_req_rcv, tcpi_tfo_cookie_sent, tcpi_tfo_cookie_invalid (0/1). Constants
+//   TCPI_OPT_*, TCPI_<STATE>, TCP_<STATE>.
+// * TCP options `FO [hex cookie]` (kind 34; no cookie = a request) and `FOEXP [hex cookie]` (kind
+//   254 with the magic 0xF989) both ways; an outbound cookie must match byte for byte.
 // * Packet routing (reference §6): a SYN starts a new connection only while the socket under test
 //   is the listener itself (no connection started since its socket() call); every later packet,
 //   a later SYN included, goes to the current connection. Peer ISNs are those of the connection's
@@ -45,7 +49,7 @@
 //   (§6/§11; caddrN = the remote address + N, with a fresh port; unprefixed packets then belong to
 //   the most recently addressed connection; outbound `> addr[saddr0] > addr[caddrN]` checks the
 //   destination). Extra local addresses (saddrN, N > 0) and addr[ep=...] literals: 'unsupported'.
-// * Unsupported (reported, never ignored): MPTCP, FO/md5 options, explicit sockaddr literals,
+// * Unsupported (reported, never ignored): MPTCP, md5 options, explicit sockaddr literals,
 //   getsockopt(TCP_INFO), unknown syscalls/symbols/options/header options, python other than assert.
 
 import { readFile } from 'node:fs/promises';

@@ -17,6 +17,8 @@ export type WireOpt =
   | { readonly kind: 'sackOK' }
   | { readonly kind: 'sack'; readonly blocks: readonly (readonly [number, number])[] }
   | { readonly kind: 'ts'; readonly val: number; readonly ecr: number }
+  /** Fast Open: kind 34, or with `exp` the experimental kind 254 with the magic 0xF989. */
+  | { readonly kind: 'fo'; readonly cookie: Uint8Array; readonly exp: boolean }
   | { readonly kind: 'other'; readonly code: number; readonly len: number };
 
 export interface IpFields {
@@ -72,6 +74,10 @@ export function encodeOptions(opts: readonly WireOpt[]): Uint8Array {
         for (const v of [o.val >>> 0, o.ecr >>> 0]) out.push((v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
         break;
       }
+      case 'fo':
+        if (o.exp) out.push(254, 4 + o.cookie.length, 0xf9, 0x89, ...o.cookie);
+        else out.push(34, 2 + o.cookie.length, ...o.cookie);
+        break;
       case 'other': out.push(o.code, o.len); for (let i = 2; i < o.len; i++) out.push(0); break;
     }
   }
@@ -99,6 +105,8 @@ export function decodeOptions(b: Uint8Array): WireOpt[] {
       for (let j = i + 2; j < i + l; j += 8) blocks.push([be32(b, j), be32(b, j + 4)]);
       out.push({ kind: 'sack', blocks });
     } else if (k === 8 && l === 10) out.push({ kind: 'ts', val: be32(b, i + 2), ecr: be32(b, i + 6) });
+    else if (k === 34) out.push({ kind: 'fo', cookie: b.slice(i + 2, i + l), exp: false });
+    else if (k === 254 && l >= 4 && be16(b, i + 2) === 0xf989) out.push({ kind: 'fo', cookie: b.slice(i + 4, i + l), exp: true });
     else out.push({ kind: 'other', code: k, len: l });
     i += l;
   }
@@ -115,9 +123,16 @@ export function formatOptions(opts: readonly WireOpt[]): string {
       case 'sackOK': return 'sackOK';
       case 'sack': return `sack ${o.blocks.map(([l, r]) => `${l >>> 0}:${r >>> 0}`).join(' ')}`;
       case 'ts': return `TS val ${o.val >>> 0} ecr ${o.ecr >>> 0}`;
+      case 'fo': return foText(o.cookie, o.exp);
       case 'other': return `opt${o.code}(len ${o.len})`;
     }
   }).join(',');
+}
+
+/** packetdrill's spelling of a Fast Open option: `FO`, `FO 0123abcd`, `FOEXP ...`. */
+export function foText(cookie: Uint8Array, exp: boolean): string {
+  const hex = Array.from(cookie, (x) => x.toString(16).padStart(2, '0')).join('');
+  return `${exp ? 'FOEXP' : 'FO'}${hex === '' ? '' : ` ${hex}`}`;
 }
 
 export function flagString(f: number): string {

@@ -565,8 +565,20 @@ function parseTcpOptions(sc: Scanner, dir: 'in' | 'out'): TcpOption[] | null {
         out.push({ kind: 'ts', val, ecr, ecrAbsolute });
         break;
       }
+      case 'FO':
+      case 'FOEXP': {
+        // packetdrill: FAST_OPEN / FAST_OPEN_EXP with an optional cookie, a hex blob (word or integer).
+        sc.ws();
+        const m = /^[0-9A-Za-z]*/.exec(sc.src.slice(sc.pos, sc.pos + 80))![0];
+        if (!/^[0-9a-fA-F]*$/.test(m) || m.length % 2 !== 0) sc.fail(`expected the Fast Open cookie as an even number of hex digits, got '${m}'`);
+        if (m.length > 72) sc.fail('a Fast Open cookie cannot exceed the 40-byte option space');
+        sc.pos += m.length;
+        const cookie = Uint8Array.from(m.match(/../g) ?? [], (x) => parseInt(x, 16));
+        out.push({ kind: 'fo', cookie, exp: name === 'FOEXP' });
+        break;
+      }
       default: {
-        // FO, md5, mpcapable, dss, exp...: skip to the next ',' or '>' and report unsupported later.
+        // md5, mpcapable, dss, exp...: skip to the next ',' or '>' and report unsupported later.
         let depth = 0;
         while (!sc.eof) {
           const c = sc.peek();

@@ -5,6 +5,7 @@ import type { Instant } from '../../stack/time/instant.js';
 import type { Tcpcb } from '../../stack/tcp/tcp-var.js';
 import { TF_RCVD_SCALE, TF_RCVD_TSTMP, TF_REQ_SCALE, TF_REQ_TSTMP, TF_SACK_PERMIT } from '../../stack/tcp/tcp-var.js';
 import { tcpDrop } from '../../stack/tcp/tcp-subr.js';
+import { TFO_S_COOKIEREQ_RECV, TFO_S_COOKIE_INVALID, TFO_S_COOKIE_SENT, TFO_S_SYNDATA_RCV } from '../../stack/tcp/tcp-fastopen.js';
 import type { InPcb } from '../../stack/inpcb/in-pcb.js';
 import { sysctlSet } from '../../stack/tcp/tcp-sysctl.js';
 import { ECONNABORTED } from '../../kpi/darwin-constants.js';
@@ -127,6 +128,11 @@ export abstract class DrillEmulations extends DrillSyscalls {
       tcpi_snd_ssthresh: tp.snd_ssthresh, tcpi_snd_wnd: tp.snd_wnd, tcpi_rcv_space: tp.rcv_wnd, tcpi_rtt: tp.rtt.srttUs,
       tcpi_rttvar: tp.rtt.rttvarUs, tcpi_snd_nxt: u32(tp.snd_nxt - tp.iss), tcpi_rcv_nxt: u32(tp.rcv_nxt - tp.irs),
       tcpi_snd_rexmitpack: 0, tcpi_rcv_ooopack: 0, tcpi_snd_zerowin: 0,
+      // XNU's tcp_info bits of the TFO server (tcp_fill_info: !!(t_tfo_stats & TFO_S_*)).
+      tcpi_tfo_syn_data_rcv: (tp.t_tfo_stats & TFO_S_SYNDATA_RCV) !== 0 ? 1 : 0,
+      tcpi_tfo_cookie_req_rcv: (tp.t_tfo_stats & TFO_S_COOKIEREQ_RECV) !== 0 ? 1 : 0,
+      tcpi_tfo_cookie_sent: (tp.t_tfo_stats & TFO_S_COOKIE_SENT) !== 0 ? 1 : 0,
+      tcpi_tfo_cookie_invalid: (tp.t_tfo_stats & TFO_S_COOKIE_INVALID) !== 0 ? 1 : 0,
     });
     delete ti['tcpi_snd_rexmitpack']; delete ti['tcpi_rcv_ooopack']; delete ti['tcpi_snd_zerowin'];
     return ti;

@@ -9,7 +9,7 @@ import type { KpiSocket } from '../../kpi/index.js';
 import { SO_ACCEPTCONN } from '../../kpi/darwin-constants.js';
 import type { DrillEvent, IcmpSpec, PacketEvent, TcpOption, TcpSpec } from './ast.js';
 import {
-  buildIcmp, buildTcp, buildUdp, decode, flagString, formatOptions, ICMP4_CODES, ICMP4_TYPES, ICMP6_CODES, ICMP6_TYPES,
+  buildIcmp, buildTcp, buildUdp, decode, flagString, foText, formatOptions, ICMP4_CODES, ICMP4_TYPES, ICMP6_CODES, ICMP6_TYPES,
   quotePacket, tcpBytes, TH,
 } from './packet.js';
 import type { Decoded, IpFields, WireOpt } from './packet.js';
@@ -182,6 +182,7 @@ export abstract class DrillPackets extends DrillRunnerBase {
         }
         return { kind: 'ts', val: o.val, ecr };
       }
+      case 'fo': return { kind: 'fo', cookie: o.cookie, exp: o.exp };
       case 'unsupported': throw unsupported(`TCP option '${o.name}'`, ev.loc.line);
     }
   }
@@ -383,6 +384,11 @@ export abstract class DrillPackets extends DrillRunnerBase {
           if (got !== want) mismatch('SACK blocks', want, got);
           break;
         }
+        case 'fo':
+          if (a.kind === 'fo' && (a.exp !== e.exp || foText(a.cookie, false) !== foText(e.cookie, false))) {
+            mismatch('TCP option FO', foText(e.cookie, e.exp), foText(a.cookie, a.exp));
+          }
+          break;
         case 'ts': {
           if (a.kind !== 'ts' || e.val === null || this.cfg.tcpTsTickUsecs === 0 || conn.tsFirst === null) break;
           const translated = conn.tsFirst.script + u32(a.val - conn.tsFirst.live);
@@ -404,6 +410,7 @@ function optText(o: TcpOption): string {
     case 'wscale': return `wscale ${o.value}`;
     case 'sack': return `sack ${o.blocks.map(([l, r]) => `${l}:${r}`).join(' ')}`;
     case 'ts': return `TS val ${o.val ?? '...'} ecr ${o.ecr ?? '...'}`;
+    case 'fo': return foText(o.cookie, o.exp);
     case 'unsupported': return o.name;
   }
 }
