@@ -14,3 +14,4 @@ export {
   TCP_NODELAY, TCP_MAXSEG, TCP_NOPUSH, TCP_NOOPT, TCP_KEEPALIVE, TCP_CONNECTIONTIMEOUT, TCP_KEEPINTVL,
   TCP_KEEPCNT, TCP_NOTSENT_LOWAT, tcpcbOf,
 } from './tcp-usrreq.js';
+export { tcpEcnEnabled } from './tcp-ecn.js';

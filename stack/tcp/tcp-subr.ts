@@ -32,6 +32,7 @@ import { ccByName } from './tcp-cc-registry.js';
 import { RttEstimator } from './tcp-rtt.js';
 import { tcpCancelTimers, tcpSetTimer } from './tcp-timers.js';
 import { tcpOutput } from './tcp-output.js';
+import { tcpEcnCloseStats } from './tcp-ecn.js';
 
 /** Bytes of IP header TCP assumes for MSS computation (no options). */
 export const ipHdrLen = (family: IpFamily): number => (family === 4 ? 20 : 40);
@@ -135,6 +136,7 @@ export function tcpDrop(tcp: Tcp, tp: Tcpcb, errno: number, now: Instant): void 
  */
 export function tcpClose(tcp: Tcp, tp: Tcpcb): void {
   if ((tp.t_flags & TF_CLOSED) !== 0) return;
+  tcpEcnCloseStats(tcp, tp);
   tp.t_flags |= TF_CLOSED;
   tp.t_state = TCPS_CLOSED;
   tcpCancelTimers(tcp, tp);

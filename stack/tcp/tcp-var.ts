@@ -253,6 +253,10 @@ export class Tcpcb implements TimerTarget, CcConn {
   /** TCP_DISABLE_BLACKHOLE_DETECTION (XNU TF_NOBLACKHOLE_DETECTION). */
   t_noblackhole = false;
 
+  // ---- ECN (RFC 3168; tcp-ecn.ts) ----
+  /** XNU ecn_flags: the TE_* bits of tcp-ecn.ts (negotiation, ECT, CWR/ECE owed, TCP_ENABLE_ECN). */
+  ecn_flags = 0;
+
   // ---- per-connection counters for TCP_CONNECTION_INFO (XNU inp_stat / t_stat) ----
   /** Segments handed to IP (a TSO super-segment counts for every MSS) and their payload bytes. */
   t_txpackets = 0;
