@@ -6,7 +6,7 @@
 import type { Socket, InPcb } from '../stack/index.js';
 import {
   TCPS_LISTEN, intotcpcb, TF_FASTRECOVERY, TF_RCVD_SCALE, TF_RCVD_TSTMP, TF_REQ_SCALE, TF_REQ_TSTMP,
-  TF_SACK_PERMIT, TF_STREAMING_ON, TT_REXMT,
+  TF_SACK_PERMIT, TF_STREAMING_ON, TT_REXMT, tcpEcnEnabled,
 } from '../stack/index.js';
 
 // tcpi_options (bsd/netinet/tcp.h)
@@ -85,6 +85,7 @@ export function tcpGetConninfo(so: Socket, lastOutif: number): conninfo_tcp {
         ti.tcpi_snd_wscale = tp.snd_scale;
         ti.tcpi_rcv_wscale = tp.rcv_scale;
       }
+      if (tcpEcnEnabled(tp)) ti.tcpi_options |= TCPI_OPT_ECN;
       if ((f & TF_FASTRECOVERY) !== 0 || tp.t_rxtshift > 0) ti.tcpi_flags |= TCPI_FLAG_LOSSRECOVERY;
       if ((f & TF_STREAMING_ON) !== 0) ti.tcpi_flags |= TCPI_FLAG_STREAMING_ON;
       ti.tcpi_rto = tp.t_timer[TT_REXMT] !== 0 ? ms(tp.t_rxtcur) : 0;

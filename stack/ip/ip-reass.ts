@@ -40,10 +40,12 @@ export class Ip4Reass implements ReassHooks {
       return null;
     }
     const r = this.engine.insert(m, hlen, hlen, v.srcOffset, v.dstOffset, v.ident, v.protocol,
-      off, len, v.moreFrags, 0, now);
+      off, len, v.moreFrags, 0, v.ecn, now);
     if (r === null) return null;
-    // The first fragment's header now describes the whole datagram: no flags, offset 0.
+    // The first fragment's header now describes the whole datagram: no flags, offset 0, CE if any
+    // fragment was CE (RFC 3168 §5.3).
     const rv = this.ip.v4.wrap(r.buf, r.data, r.len);
+    if (this.engine.lastEcn === 3) r.buf[r.data + 1] = r.buf[r.data + 1]! | 3;
     rv.setTotalLen(rv.headerLen + this.engine.lastTotalLen);
     rv.setFlags(0);
     rv.setFragment(false, 0);
@@ -63,7 +65,7 @@ export class Ip4Reass implements ReassHooks {
       case 'toomany': st.ips_fragtoomany++; break;
       case 'overlap': st.ips_fragoverlap++; break;
       case 'nobufs': st.ips_nobufs++; break;
-      case 'dead': break;
+      case 'dead': case 'ecn': break;
     }
   }
 

@@ -48,13 +48,16 @@ export class Ip6Reass implements ReassHooks {
     }
     const v = ip.v6.wrap(m.buf, m.data, m.len);
     const r = this.engine.insert(m, fragOff + IPV6_FRAG_HEADER_LEN, fragOff, v.srcOffset, v.dstOffset,
-      f.ident, 0, foff, len, f.moreFrags, nxtOff * 256 + f.nextHeader, now);
+      f.ident, 0, foff, len, f.moreFrags, nxtOff * 256 + f.nextHeader, v.ecn, now);
     if (r === null) return null;
     // RFC 8200 §4.5 reassembly: the Next Header of the last unfragmentable header comes from the
     // first fragment's fragment header (saved as aux: its offset * 256 + value); the payload
     // length is recomputed.
     const aux = this.engine.lastAux;
     r.buf[r.data + (aux >>> 8)] = aux & 0xff;
+    // RFC 3168 §5.3: CE if any fragment was CE (the ECN bits are the low two of the traffic class,
+    // bits 4-5 of the second byte).
+    if (this.engine.lastEcn === 3) r.buf[r.data + 1] = r.buf[r.data + 1]! | 0x30;
     ip.v6.wrap(r.buf, r.data, r.len).setPayloadLen(r.pktLen - IPV6_HEADER_LEN);
     st.ip6s_reassembled++;
     return r;
@@ -70,7 +73,7 @@ export class Ip6Reass implements ReassHooks {
       case 'qfull': st.ip6s_fragqfull++; break;
       case 'toomany': st.ip6s_fragtoomany++; break;
       case 'nobufs': st.ip6s_nobufs++; break;
-      case 'trim': case 'dead': break;
+      case 'trim': case 'dead': case 'ecn': break;
     }
   }
 

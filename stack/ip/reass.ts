@@ -20,6 +20,10 @@ import { Timer } from '../time/timers.js';
 import type { TimerQueue, TimerTarget } from '../time/timers.js';
 import type { Instant } from '../time/instant.js';
 
+/** The ECN field's Not-ECT and CE codepoints (RFC 3168 §5). */
+const IPTOS_ECN_NOTECT = 0;
+const IPTOS_ECN_CE = 3;
+
 export interface ReassLimits {
   /** Most datagrams under reassembly at once (BSD maxfragpackets). */
   readonly maxQueues: number;
@@ -40,9 +44,10 @@ export interface ReassLimits {
  * - qfull: a datagram evicted to respect maxQueues or maxBytes;
  * - toomany: a datagram dropped for exceeding maxFragsPerDatagram;
  * - dead: a fragment of an IPv6 datagram already discarded;
- * - nobufs: a complete datagram lost because its headers could not be put back.
+ * - nobufs: a complete datagram lost because its headers could not be put back;
+ * - ecn: one fragment dropped for mixing Not-ECT with ECT/CE in one datagram (RFC 3168 §5.3).
  */
-export type ReassEvent = 'dup' | 'trim' | 'overlap' | 'bad' | 'qfull' | 'toomany' | 'dead' | 'nobufs';
+export type ReassEvent = 'dup' | 'trim' | 'overlap' | 'bad' | 'qfull' | 'toomany' | 'dead' | 'nobufs' | 'ecn';
 
 export interface ReassHooks {
   /** `nfrags` fragments were freed (or, for 'trim' with 0, data trimmed) for `ev`. */
@@ -75,6 +80,8 @@ export class FragQueue implements TimerTarget {
   bytes = 0;
   /** Discarded (IPv6 overlap): fragments of it are dropped until the timer fires. */
   dead = false;
+  /** ECN field of the datagram (RFC 3168 §5.3): the first fragment's, raised to CE by any CE fragment. */
+  ecn = 0;
   readonly timer: Timer;
 
   constructor(private readonly owner: Reassembler, alen: number, readonly id: number, readonly proto: number) {
@@ -100,6 +107,8 @@ export class Reassembler {
   lastTotalLen = 0;
   /** After insert() returned a datagram: the aux value saved with its first fragment. */
   lastAux = 0;
+  /** After insert() returned a datagram: its ECN field (CE when any fragment was CE). */
+  lastEcn = 0;
 
   constructor(
     private readonly timers: TimerQueue,
@@ -119,20 +128,32 @@ export class Reassembler {
   /**
    * Adds one fragment. `m` holds `prefixLen` bytes of headers (contiguous in the head mbuf, with
    * the addresses at m.buf[srcOff..] and m.buf[dstOff..]) followed by exactly `len` payload bytes
-   * at payload offset `off`. Takes ownership. Returns the reassembled datagram (the first
-   * fragment's first `keepLen` saved header bytes, then totalLen payload bytes) or null.
+   * at payload offset `off`, whose IP header had the ECN field `ecn`. Takes ownership. Returns the
+   * reassembled datagram (the first fragment's first `keepLen` saved header bytes, then totalLen
+   * payload bytes; lastEcn says what its ECN field must be) or null.
    */
   insert(
     m: Mbuf, prefixLen: number, keepLen: number, srcOff: number, dstOff: number, id: number, proto: number,
-    off: number, len: number, more: boolean, aux: number, now: Instant,
+    off: number, len: number, more: boolean, aux: number, ecn: number, now: Instant,
   ): Mbuf | null {
     // RFC 791 / RFC 8200 §4.5: every fragment but the last carries a multiple of 8 bytes.
     if (len <= 0 || (more && (len & 7) !== 0)) return this.dropOne(m, 'bad');
     let q = this.find(m.buf, srcOff, dstOff, id, proto);
     if (q !== null && q.dead) return this.dropOne(m, 'dead');
+    if (q !== null) {
+      // RFC 3168 §5.3, as BSD ip_reass / frag6_input compare each fragment with the first one: a CE
+      // fragment makes the datagram CE, but CE and Not-ECT may not mix (the later one is dropped).
+      if (ecn === IPTOS_ECN_CE) {
+        if (q.ecn === IPTOS_ECN_NOTECT) return this.dropOne(m, 'ecn');
+        q.ecn = IPTOS_ECN_CE;
+      } else if (ecn === IPTOS_ECN_NOTECT && q.ecn !== IPTOS_ECN_NOTECT) {
+        return this.dropOne(m, 'ecn');
+      }
+    }
     if (q === null) {
       if (this.queues.length >= this.limits.maxQueues && this.queues.length > 0) this.evict(this.queues[0]!, 'qfull');
       q = new FragQueue(this, this.alen, id, proto);
+      q.ecn = ecn;
       q.src.set(m.buf.subarray(srcOff, srcOff + this.alen));
       q.dst.set(m.buf.subarray(dstOff, dstOff + this.alen));
       this.queues.push(q);
@@ -271,6 +292,7 @@ export class Reassembler {
     head.pktLen = q.keepLen + q.totalLen;
     this.lastTotalLen = q.totalLen;
     this.lastAux = q.aux;
+    this.lastEcn = q.ecn;
     this.release(q);
     return head;
   }

@@ -80,6 +80,8 @@ export class LinkStats {
   corrupted = 0;
   /** A packet was held back by reorderDelayMs by the reorder impairment. */
   reordered = 0;
+  /** An ECT packet's ECN field was set to CE by the ceMark / ceThresholdBytes impairment (RFC 3168). */
+  ceMarked = 0;
 
   /** Sum of all drop counters. */
   get drops(): number {
@@ -104,6 +106,7 @@ export class LinkStats {
     this.dropOffloadUnsupported += o.dropOffloadUnsupported; this.dropNoBuffers += o.dropNoBuffers;
     this.dropNoReceiver += o.dropNoReceiver; this.dropQueueFull += o.dropQueueFull; this.dropLoss += o.dropLoss;
     this.duplicated += o.duplicated; this.corrupted += o.corrupted; this.reordered += o.reordered;
+    this.ceMarked += o.ceMarked;
   }
 }
 

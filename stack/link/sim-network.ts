@@ -5,8 +5,9 @@
 // delivery time; poll() copies due packets into the receiver's pool, one receiveBatch per port.
 //
 // Impairments are applied on the way TO the host of the port that has them (the switch's egress
-// toward it), in this order: mtu → loss → bandwidth queue (tail drop) → delay + jitter → reorder →
-// duplicate, with corrupt decided per copy and applied while copying into the receiver's pool.
+// toward it), in this order: mtu → loss → bandwidth queue (tail drop) → ECN marking (CE instead of
+// a drop, for ECT packets: by probability or above a queue length, like an AQM) → delay + jitter →
+// reorder → duplicate, with corrupt decided per copy and applied while copying into the receiver's pool.
 // For a symmetric path impairment, configure both ends. Random draws come from a SeededRng forked
 // per port (in attach order) from the network's seed, and only for impairments that are enabled.
 
@@ -43,6 +44,17 @@ export interface Impairments {
   readonly queueLimitBytes?: number;
   /** Packets larger are dropped ('too-big') and nothing else is sent: the stacks must fragment. */
   readonly mtu?: number;
+  /**
+   * ECN marking (RFC 3168 §5), as an AQM router does instead of dropping: the probability a packet
+   * whose ECN field is ECT(0) or ECT(1) is marked CE ('ceMarked'). Not-ECT packets are never touched.
+   */
+  readonly ceMark?: number;
+  /**
+   * With bandwidthBps: an ECT packet that finds at least this many bytes queued ahead of it (the one
+   * being serialized included) is marked CE — a step marker on the queue length, as DCTCP-style AQMs
+   * use. Not-ECT packets just queue (and tail-drop at queueLimitBytes). 0/absent = off.
+   */
+  readonly ceThresholdBytes?: number;
 }
 
 export interface SimNetworkOptions {
@@ -64,10 +76,38 @@ interface Route {
   readonly prefix: IpCidr;
 }
 
+/** The packet's ECN field is ECT(0) or ECT(1) (a CE packet stays CE, Not-ECT is never marked). */
+function markableEct(m: Mbuf): boolean {
+  const b = m.buf;
+  const o = m.data;
+  const ecn = (b[o]! >>> 4) === 4 ? b[o + 1]! & 3 : (b[o + 1]! >>> 4) & 3;
+  return ecn === 1 || ecn === 2;
+}
+
+/** Sets the ECN field to CE (IPv4: TOS low bits, header checksum redone; IPv6: traffic class low bits). */
+function markCe(m: Mbuf): void {
+  const b = m.buf;
+  const o = m.data;
+  if ((b[o]! >>> 4) === 6) {
+    b[o + 1] = b[o + 1]! | 0x30;
+    return;
+  }
+  b[o + 1] = b[o + 1]! | 3;
+  const hl = (b[o]! & 15) * 4;
+  b[o + 10] = 0;
+  b[o + 11] = 0;
+  let sum = 0;
+  for (let i = 0; i < hl; i += 2) sum += (b[o + i]! << 8) | b[o + i + 1]!;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  const c = ~sum & 0xffff;
+  b[o + 10] = c >>> 8;
+  b[o + 11] = c & 0xff;
+}
+
 /** Impairments in the units the hot path uses. */
 class PortImpairments {
   loss = 0; delayUs = 0; jitterUs = 0; reorder = 0; reorderDelayUs = 10_000; duplicate = 0; corrupt = 0;
-  bandwidthBps = 0; queueLimitBytes = 0; mtu = Infinity;
+  bandwidthBps = 0; queueLimitBytes = 0; mtu = Infinity; ceMark = 0; ceThresholdBytes = 0;
 
   constructor(i: Impairments) {
     const prob = (name: string, v: number | undefined): number => {
@@ -89,6 +129,8 @@ class PortImpairments {
     if (i.reorderDelayMs !== undefined) this.reorderDelayUs = nonneg('reorderDelayMs', i.reorderDelayMs) * 1000;
     this.bandwidthBps = nonneg('bandwidthBps', i.bandwidthBps);
     this.queueLimitBytes = nonneg('queueLimitBytes', i.queueLimitBytes);
+    this.ceMark = prob('ceMark', i.ceMark);
+    this.ceThresholdBytes = nonneg('ceThresholdBytes', i.ceThresholdBytes);
     if (i.mtu !== undefined) {
       if (!(Number.isInteger(i.mtu) && i.mtu >= 1)) throw new Error(`impairment mtu must be a positive integer, got ${i.mtu}`);
       this.mtu = i.mtu;
@@ -322,18 +364,23 @@ export class SimNetwork implements Pollable {
       return;
     }
     let t = now;
+    let backlogBytes = 0;
     if (imp.bandwidthBps > 0) {
       const start = port.busyUntil > now ? port.busyUntil : now;
-      if (imp.queueLimitBytes > 0) {
-        const backlogBytes = ((start - now) * imp.bandwidthBps) / 8e6;
-        if (backlogBytes + len > imp.queueLimitBytes) {
-          st.dropQueueFull++;
-          mFreem(m);
-          return;
-        }
+      backlogBytes = ((start - now) * imp.bandwidthBps) / 8e6;
+      if (imp.queueLimitBytes > 0 && backlogBytes + len > imp.queueLimitBytes) {
+        st.dropQueueFull++;
+        mFreem(m);
+        return;
       }
       port.busyUntil = start + (len * 8e6) / imp.bandwidthBps;
       t = port.busyUntil;
+    }
+    if ((imp.ceMark > 0 || imp.ceThresholdBytes > 0) && markableEct(m) &&
+        ((imp.ceThresholdBytes > 0 && imp.bandwidthBps > 0 && backlogBytes >= imp.ceThresholdBytes) ||
+         (imp.ceMark > 0 && rng.nextFloat() < imp.ceMark))) {
+      markCe(m);
+      st.ceMarked++;
     }
     let delay = imp.delayUs;
     if (imp.jitterUs > 0) delay += rng.nextFloat() * imp.jitterUs;

@@ -15,3 +15,4 @@ export {
   TCP_KEEPCNT, TCP_NOTSENT_LOWAT, TCP_FASTOPEN, tcpcbOf,
 } from './tcp-usrreq.js';
 export { TCP_FASTOPEN_SERVER, TCP_FASTOPEN_CLIENT } from './tcp-fastopen.js';
+export { tcpEcnEnabled } from './tcp-ecn.js';

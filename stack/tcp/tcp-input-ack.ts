@@ -31,7 +31,8 @@ import { tcpRcvbufMeasureStart } from './tcp-sbauto.js';
 import { tcpReassPresent, tcpUpdateWindow } from './tcp-input-data.js';
 import { SEG_CONTINUE, SEG_DONE, tcpDropWithReset } from './tcp-input.js';
 import { tcpDropAfterAck } from './tcp-input-sync.js';
-import { TH_ACK } from '../wire/tcp.js';
+import { TH_ACK, TH_ECE } from '../wire/tcp.js';
+import { TE_INRECOVERY, TE_SENDCWR, tcpEcnEnabled, tcpEcnInputEce } from './tcp-ecn.js';
 import { initialWindowBytes } from './tcp-cc-newreno.js';
 import { tcpPmtudAck } from './tcp-pmtud-blackhole.js';
 import { tcpTfoEstablished } from './tcp-fastopen.js';
@@ -170,10 +171,14 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
     if (seqGe(c.ack, tp.snd_recover)) {
       // RFC 6582 §3.2 step 3 / RFC 6675 §5 (full ACK): recovery ends (XNU EXIT_FASTRECOVERY).
       tp.t_flags &= ~TF_FASTRECOVERY;
+      tp.ecn_flags &= ~TE_INRECOVERY;
       tp.t_dupacks = 0;
       tp.t_rexmtthresh = SACK_DUPTHRESH;
       tcpClearTimer(tp, TT_PTO);
       tp.cc.postRecovery(tp, now);
+    } else if ((tp.ecn_flags & TE_INRECOVERY) !== 0) {
+      // XNU: after an ECE reduction the ACKs up to the recovery point are not partial ACKs (no
+      // retransmission: nothing was lost), just ACKs that do not grow cwnd.
     } else {
       st.tcps_partialack++;
       if (!sackOn) tcpNewRenoPartialAck(tcp, tp, acked, now);
@@ -220,7 +225,9 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
     tcpClearTimer(tp, TT_PTO);
   } else if (!tcpTimerArmed(tp, TT_PERSIST)) tcpSetTimer(tcp, tp, TT_REXMT, now + tp.t_rxtcur);
 
-  if ((tp.t_flags & TF_FASTRECOVERY) === 0 && tp.t_state >= TCPS_ESTABLISHED && !inRecovery) {
+  // ECN (RFC 3168 §6.1.2): an ECE reduces the window once per window of data (tcp-ecn.ts).
+  const eceReduced = tcpEcnInputEce(tcp, tp, c.flags, c.ack, now);
+  if ((tp.t_flags & TF_FASTRECOVERY) === 0 && tp.t_state >= TCPS_ESTABLISHED && !inRecovery && !eceReduced) {
     tp.cc.ackReceived(tp, acked, now);
   }
 
@@ -291,7 +298,9 @@ function tcpDupAck(tcp: Tcp, tp: Tcpcb, now: Instant): boolean {
   const c = tcp.inp;
   const sackOn = (tp.t_flags & TF_SACK_PERMIT) !== 0;
   // XNU counts the duplicate and runs tcp_early_rexmt_check (which also ends a probe episode)
-  // before it asks whether the duplicate is one to act on.
+  // before it asks whether the duplicate is one to act on. A duplicate during an ECE reduction
+  // means a loss as well: from here on the recovery is a loss recovery (partial ACKs count).
+  tp.ecn_flags &= ~TE_INRECOVERY;
   tp.t_dupacks++;
   if ((tp.t_flags & TF_FASTRECOVERY) === 0) tcpEarlyRexmtCheck(tcp, tp, now);
   if (!tcpTimerArmed(tp, TT_REXMT) || c.ack !== tp.snd_una) {
@@ -317,6 +326,8 @@ function tcpDupAck(tcp: Tcp, tp: Tcpcb, now: Instant): boolean {
     tp.snd_recover = tp.snd_max;
     tp.t_flags |= TF_FASTRECOVERY;
     tp.cc.congSignal(tp, 'dupack', now);
+    // XNU: CWR goes on the next new data after a fast retransmit too (RFC 3168 §6.1.2).
+    if (tcpEcnEnabled(tp)) tp.ecn_flags |= TE_SENDCWR;
     tcpClearTimer(tp, TT_REXMT);
     tcpClearTimer(tp, TT_PTO);
     tp.t_rtttime = -1;
@@ -391,6 +402,8 @@ const tstmpSupported = (tp: Tcpcb): boolean =>
  */
 export function tcpDetectBadRexmt(tcp: Tcp, tp: Tcpcb, rxtime: number, now: Instant): boolean {
   if (rxtime === 0) return false;
+  // "If the ack has ECN CE bit, then cwnd has to be adjusted": an ECE never makes a timeout spurious.
+  if (tcpEcnEnabled(tp) && (tcp.inp.flags & TH_ECE) !== 0) return false;
   if (tstmpSupported(tp)) {
     const o = tcp.optScratch;
     return o.tsPresent && o.tsEcr !== 0 && ((o.tsEcr - rxtime) | 0) < 0;

@@ -18,7 +18,7 @@ import type { IpFamily } from '../wire/ip-addr.js';
 import { get16, get32 } from '../wire/bytes.js';
 import { scanTcpOptions } from '../wire/tcp-options.js';
 import { seqAdd, seqGt, seqLe, seqLt } from '../wire/seq.js';
-import { TCP_HEADER_LEN, TH_ACK, TH_FIN, TH_RST, TH_SYN } from '../wire/tcp.js';
+import { TCP_HEADER_LEN, TH_ACK, TH_CWR, TH_FIN, TH_RST, TH_SYN } from '../wire/tcp.js';
 import { sonewconn, soabort } from '../socket/so-listen.js';
 import type { Socket } from '../socket/socket.js';
 import { soisconnected } from '../socket/socket.js';
@@ -35,7 +35,8 @@ import {
 import { tcpApplyScale, tcpSynOptionsIn } from './tcp-opts.js';
 import { keepIdleUs, keepInitUs, tcpClearTimer, tcpSetTimer } from './tcp-timers.js';
 import { tcpOutput } from './tcp-output.js';
-import { tcpInputSync } from './tcp-input-sync.js';
+import { tcpInputSync, tcpRcvWnd } from './tcp-input-sync.js';
+import { IPTOS_ECN_CE, IPTOS_ECN_MASK, tcpEcnInputSegment, tcpEcnInputSyn, tcpEcnInputSynAck } from './tcp-ecn.js';
 import { tcpEstablished } from './tcp-input-ack.js';
 import { tcpDeliver, tcpInputStep6 } from './tcp-input-data.js';
 import { tcpTfoSyn } from './tcp-fastopen.js';
@@ -66,6 +67,8 @@ export class TcpInputCtx {
   hlen = 0;
   /** Options were malformed (parsing stopped at the bad one). */
   badopt = false;
+  /** The ECN field of the IP header the segment came in (IPTOS_ECN_*; reassembled: RFC 3168 §5.3). */
+  ipEcn = 0;
   /** Scratch for SACK NextSeg. */
   readonly segRange = { start: 0, end: 0 };
   /** Scratch for reassembly takeInOrder. */
@@ -118,6 +121,7 @@ export function tcpInput(tcp: Tcp, m: Mbuf, info: IpInputInfo, now: Instant): vo
   c.tlen = tl - hlen;
   c.hlen = hlen;
   c.ifindex = info.ifindex;
+  c.ipEcn = info.tos & IPTOS_ECN_MASK;
   // A malformed option ends parsing there (BSD tcp_dooptions); what was parsed before is used.
   c.badopt = scanTcpOptions(b, th + TCP_HEADER_LEN, hlen - TCP_HEADER_LEN, tcp.optScratch) !== null;
   if (c.badopt) st.tcps_rcvbadopt++;
@@ -154,6 +158,10 @@ export function tcpInput(tcp: Tcp, m: Mbuf, info: IpInputInfo, now: Instant): vo
       tcpClose(tcp, tp);
       recycled = true;
       continue;
+    }
+    // XNU tcp_input, before the state machine: CWR ends the ECE echo, CE on in-window data starts it.
+    if ((c.flags & TH_CWR) !== 0 || c.ipEcn === IPTOS_ECN_CE) {
+      tcpEcnInputSegment(tcp, tp, c.flags, c.ipEcn, c.seq, c.tlen, tcpRcvWnd(tp));
     }
     tp.t_rcvtime = now;
     tp.t_rxpackets++;
@@ -329,6 +337,7 @@ function tcpInputListen(tcp: Tcp, lt: Tcpcb, m: Mbuf, now: Instant): void {
   const tfo = tp.t_fastopen && tcpTfoSyn(tcp, tp);
   tp.t_state = TCPS_SYN_RECEIVED;
   tp.t_flags |= TF_ACKNOW;
+  tcpEcnInputSyn(tp, c.flags);
   tcpSetTimer(tcp, tp, TT_KEEP, now + keepInitUs(tcp, tp));
   if (tfo) tcpTfoSynData(tcp, tp, so, m, c.tlen);
   else tcpSynDataQueue(tcp, tp, m, c.tlen);
@@ -438,6 +447,7 @@ function tcpInputSynSent(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): void {
     return;
   }
   // SYN-ACK: RFC 9293 "If SND.UNA > ISS (our SYN has been ACKed), change the connection state to ESTABLISHED".
+  tcpEcnInputSynAck(tcp, tp, flags);
   tp.snd_una = c.ack;
   if (seqLt(tp.snd_nxt, tp.snd_una)) tp.snd_nxt = tp.snd_una;
   tp.snd_wnd = c.win;

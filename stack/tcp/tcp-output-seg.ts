@@ -26,6 +26,7 @@ import { tcpClearTimer, tcpSetPersist, tcpSetTimer, tcpTimerArmed } from './tcp-
 import { tcpMtudisc } from './tcp-subr.js';
 import { tcpDontFrag, tcpPmtudNoteSend } from './tcp-pmtud-blackhole.js';
 import { tcpTlpArm } from './tcp-tlp.js';
+import { IPTOS_ECN_ECT0, IPTOS_ECN_MASK, tcpEcnOutputFlags, tcpEcnSendEct } from './tcp-ecn.js';
 
 /**
  * Sends one segment: `len` data bytes from so_snd offset `off` (snd_una-relative) at sequence
@@ -47,6 +48,10 @@ export function tcpSendSegment(
   if (len > 0 && (p.pshPolicy === 'every-segment' || off + len === sbcc)) flags |= TH_PUSH;
   // Pure ACKs carry snd_max (BSD); data, SYN, FIN and probes carry their own sequence number.
   if (len === 0 && (flags & (TH_SYN | TH_FIN)) === 0 && !forced) seq = tp.snd_max;
+  // ECN (tcp-ecn.ts): ECE/CWR on SYN and SYN-ACK, CWR on new data, ECE on pure ACKs; ECT(0) on new data.
+  const rexmit = sackRxmit || seqLt(tp.snd_nxt, tp.snd_max);
+  if (tp.ecn_flags !== 0 || (flags & TH_SYN) !== 0) flags = tcpEcnOutputFlags(tcp, tp, flags, len, rexmit);
+  const ect = tcpEcnSendEct(tp, flags, len, rexmit);
 
   // Urgent pointer (BSD convention: snd_up is the sequence number after the urgent byte).
   let urp = 0;
@@ -208,7 +213,8 @@ export function tcpSendSegment(
   params.src = pcb.laddr;
   params.dst = pcb.faddr;
   params.ttl = pcbOutputTtl(pcb);
-  params.tos = pcbOutputTos(pcb);
+  // XNU: the application's IP_TOS / IPV6_TCLASS never sets the ECN field of a TCP segment; TCP does.
+  params.tos = (pcbOutputTos(pcb) & ~IPTOS_ECN_MASK) | (ect ? IPTOS_ECN_ECT0 : 0);
   params.ifscope = pcb.ifscope;
   // XNU: IP_DF while TF_PMTUD (black-hole detection clears it).
   params.dontFrag = tcpDontFrag(tp);

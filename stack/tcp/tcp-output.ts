@@ -24,6 +24,7 @@ import { tcpClearTimer, tcpSetPersist, tcpSetTimer, tcpTimerArmed } from './tcp-
 import { tcpDataOptions, tcpSynOptions } from './tcp-opts.js';
 import { tcpSendSegment } from './tcp-output-seg.js';
 import { tcpSndbufGrow } from './tcp-sbauto.js';
+import { TE_INRECOVERY } from './tcp-ecn.js';
 
 /** tcp_outflags: the flags a segment carries in each state (BSD netinet/tcp_fsm.h). */
 export function tcpOutflags(state: number): number {
@@ -102,9 +103,11 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb, now: Instant): number {
     let pipeLimited = false;
     let segSeq = tp.snd_nxt;
 
-    // RFC 6675 §5 (C): during SACK recovery retransmit NextSeg() while pipe < cwnd.
+    // RFC 6675 §5 (C): during SACK recovery retransmit NextSeg() while pipe < cwnd. A reduction
+    // that ECE started (TE_INRECOVERY) lost nothing: the ordinary window rules apply (XNU sends from
+    // the scoreboard only what tcp_sack_output finds, nothing without holes, and no rescue).
     if ((tp.t_flags & (TF_FASTRECOVERY | TF_SACK_PERMIT)) === (TF_FASTRECOVERY | TF_SACK_PERMIT) &&
-        tp.t_state >= TCPS_ESTABLISHED) {
+        tp.t_state >= TCPS_ESTABLISHED && (tp.ecn_flags & TE_INRECOVERY) === 0) {
       const sb = tp.scoreboard ?? EMPTY_SCOREBOARD;
       const pipe = sb.pipe(tp.snd_una, tp.snd_max, tp.snd_highrxt, tp.t_maxseg);
       const cwin = tp.snd_cwnd - pipe;

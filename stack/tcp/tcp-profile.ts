@@ -28,8 +28,16 @@ export interface TcpProfile {
   readonly rfc1323: boolean;
   /** net.inet.tcp.sack.enable */
   readonly sack: boolean;
-  /** net.inet.tcp.ecn.enable (negotiation only; CE handling follows RFC 3168). */
-  readonly ecn: boolean;
+  /**
+   * ECN (RFC 3168) negotiation policy, as XNU's two sysctls hold it (tcp-ecn.ts):
+   * net.inet.tcp.ecn_initiate_out and net.inet.tcp.ecn_negotiate_in, each 0 (off), 1 (on) or 2
+   * (per interface: on every non-cellular interface, which all of ours are). With
+   * ecnInitiateOut 2 every interface has IFEF_ECN_ENABLE, which turns ECN on both ways whatever
+   * ecnNegotiateIn says; otherwise outbound connections use ecnInitiateOut === 1 and accepted ones
+   * ecnNegotiateIn === 1 (tcp_set_ecn). TCP_ENABLE_ECN overrides both per socket.
+   */
+  readonly ecnInitiateOut: 0 | 1 | 2;
+  readonly ecnNegotiateIn: 0 | 1 | 2;
   /** Default MSS before negotiation (TCP_MSS 512; IPv6 1024). */
   readonly mssDefault: number;
   readonly v6MssDefault: number;
@@ -189,7 +197,10 @@ export const XNU_PROFILE: TcpProfile = {
   synOptionPadding: 'layout',
   rfc1323: true,
   sack: true,
-  ecn: false,
+  // tcp_output.c: tcp_ecn_outbound = tcp_ecn_inbound = 2, and dlil.c ifnet_attach sets
+  // IFEF_ECN_ENABLE on every non-cellular interface: ECN is initiated and accepted by default.
+  ecnInitiateOut: 2,
+  ecnNegotiateIn: 2,
   mssDefault: 512,
   v6MssDefault: 1024,
   minMss: 216,
@@ -267,8 +278,8 @@ export function withProfile(base: TcpProfile, changes: Partial<TcpProfile>): Tcp
  * TCPTV_FINWAIT2_TIMEOUT 60 s), tcp_timer.c tcp_backoff[] / tcp_syn_backoff[], tcp_usrreq.c
  * (tcp_sendspace 32K, tcp_recvspace 64K), sys/sockbuf.h SB_MAX 2 MB (kern.ipc.maxsockbuf), tcp.h
  * TCP_MSS 536 / TCP6_MSS 1220 / TCP_MINMSS 216, cc.c (CUBIC is the default since 14.0),
- * tcp_reass.c maxqueuelen 100, ip_icmp.c icmplim 200. net.inet.tcp.ecn.enable is 2 on FreeBSD 14
- * (answer ECN, never initiate): the boolean field cannot say that, so it is false here.
+ * tcp_reass.c maxqueuelen 100, ip_icmp.c icmplim 200, tcp_ecn.c tcp_do_ecn 2 (answer ECN, never
+ * initiate).
  */
 export const FREEBSD_PROFILE: TcpProfile = {
   name: 'freebsd',
@@ -279,7 +290,9 @@ export const FREEBSD_PROFILE: TcpProfile = {
   synOptionPadding: 'bsd-align',
   rfc1323: true,
   sack: true,
-  ecn: false,
+  // net.inet.tcp.ecn.enable 2 (tcp_ecn.c V_tcp_do_ecn): answer an ECN-setup SYN, never initiate.
+  ecnInitiateOut: 0,
+  ecnNegotiateIn: 1,
   mssDefault: 536,
   v6MssDefault: 1220,
   minMss: 216,

@@ -207,6 +207,40 @@ export class TcpStats {
   /** RTT samples taken (timestamps or timed segment). */
   tcps_rttupdated = 0;
 
+  // ---- ECN (RFC 3168, tcp-ecn.ts; XNU's tcps_ecn_* names) ----
+  /** An ECN-setup SYN (ECE|CWR) was sent (the first SYN of an active open with ECN enabled). */
+  tcps_ecn_client_setup = 0;
+  /** An ECN-setup SYN-ACK (ECE) was sent in answer to an ECN-setup SYN. */
+  tcps_ecn_server_setup = 0;
+  /** An active open negotiated ECN (an ECN-setup SYN-ACK answered our ECN-setup SYN). */
+  tcps_ecn_client_success = 0;
+  /** A passive open negotiated ECN (counted with the ECN-setup SYN-ACK, taken back if it had to be resent). */
+  tcps_ecn_server_success = 0;
+  /** Our first ECN-setup SYN was answered with a SYN-ACK that does not set up ECN. */
+  tcps_ecn_not_supported = 0;
+  /** An ECN-setup SYN went unanswered: the retransmission goes without ECE|CWR. */
+  tcps_ecn_lost_syn = 0;
+  /** An ECN-setup SYN-ACK went unanswered: the retransmission goes without ECE, ECN is off. */
+  tcps_ecn_lost_synack = 0;
+  /** In-window data marked CE arrived on an ECN connection (ECE is echoed until CWR). */
+  tcps_ecn_recv_ce = 0;
+  /** An ACK with ECE reduced the congestion window (at most once per window of data). */
+  tcps_ecn_recv_ece = 0;
+  /** Pure ACKs sent with ECE. */
+  tcps_ecn_sent_ece = 0;
+  /** CE arrived on an established connection that did not negotiate ECN (ignored). */
+  tcps_ecn_fallback_ce = 0;
+  /** ECN connections closed that had received CE. */
+  tcps_ecn_conn_recv_ce = 0;
+  /** ECN connections closed that had received ECE. */
+  tcps_ecn_conn_recv_ece = 0;
+  /** ECN connections closed that saw CE or ECE and also loss (retransmitted or out-of-order bytes). */
+  tcps_ecn_conn_pl_ce = 0;
+  /** ECN connections closed that saw CE or ECE and no loss. */
+  tcps_ecn_conn_nopl_ce = 0;
+  /** ECN connections closed that saw loss but neither CE nor ECE. */
+  tcps_ecn_conn_plnoce = 0;
+
   // ---- ICMP / PMTU ----
   /** ICMP errors for a connection that were acted on (soft error recorded, drop, or PMTU). */
   tcps_icmp_notified = 0;

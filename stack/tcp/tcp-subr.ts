@@ -33,6 +33,7 @@ import { RttEstimator } from './tcp-rtt.js';
 import { tcpCancelTimers, tcpSetTimer } from './tcp-timers.js';
 import { tcpOutput } from './tcp-output.js';
 import { tcpTfoClose } from './tcp-fastopen.js';
+import { tcpEcnCloseStats } from './tcp-ecn.js';
 
 /** Bytes of IP header TCP assumes for MSS computation (no options). */
 export const ipHdrLen = (family: IpFamily): number => (family === 4 ? 20 : 40);
@@ -136,6 +137,7 @@ export function tcpDrop(tcp: Tcp, tp: Tcpcb, errno: number, now: Instant): void 
  */
 export function tcpClose(tcp: Tcp, tp: Tcpcb): void {
   if ((tp.t_flags & TF_CLOSED) !== 0) return;
+  tcpEcnCloseStats(tcp, tp);
   tp.t_flags |= TF_CLOSED;
   tp.t_state = TCPS_CLOSED;
   tcpCancelTimers(tcp, tp);

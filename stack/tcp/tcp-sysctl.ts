@@ -10,6 +10,7 @@
 // An unknown name is 'unknown', a value that does not parse or is out of range 'bad-value'.
 
 import type { TcpProfile } from './tcp-profile.js';
+import { tcpEcnPolicy } from './tcp-ecn.js';
 
 export type SysctlValue = number | string;
 
@@ -68,12 +69,24 @@ const MAPPED: Readonly<Record<string, Mapped>> = {
   'net.inet.tcp.sendspace': num('sendSpace', 1, INT_MAX),
   'kern.ipc.maxsockbuf': num('maxSockBuf', 512, INT_MAX),
   'net.inet.tcp.blackhole': num('blackhole', 0, 2),
+  // ECN (tcp-ecn.ts). XNU's two knobs share one handler, sysctl_change_ecn_setting (xnu-11417
+  // tcp_output.c), which reads and writes tcp_ecn_outbound whichever name was used: see xnuEcnSet.
+  'net.inet.tcp.ecn_initiate_out': { get: (p) => p.ecnInitiateOut, set: (v, p) => xnuEcnSet(v, p) },
+  'net.inet.tcp.ecn_negotiate_in': { get: (p) => p.ecnInitiateOut, set: (v, p) => xnuEcnSet(v, p) },
+  // Newer XNU (xnu-12377) folds both into net.inet.tcp.ecn, "0: disable, 1: enable", both ways.
+  'net.inet.tcp.ecn': {
+    get: (p) => (tcpEcnPolicy(p, false) && tcpEcnPolicy(p, true) ? 1 : 0),
+    set: (v) => { const n = int(v, 0, 1); return typeof n === 'string' ? n : { ecnInitiateOut: n, ecnNegotiateIn: n }; },
+  },
+  // FreeBSD (tcp_ecn.c): 0 off, 1 initiate and accept, 2 accept only. 3 and 4 ask for Accurate ECN,
+  // which the stack does not implement. An initiate-only policy (possible with XNU's knobs) reads 1.
   'net.inet.tcp.ecn.enable': {
-    get: (p) => (p.ecn ? 1 : 0),
+    get: (p) => (tcpEcnPolicy(p, false) ? 1 : tcpEcnPolicy(p, true) ? 2 : 0),
     set: (v) => {
-      const n = int(v, 0, 2);
+      const n = int(v, 0, 4);
       if (typeof n === 'string') return n;
-      return n === 2 ? 'ecn.enable=2 (passive ECN) is not modelled by the stack' : { ecn: n === 1 };
+      if (n > 2) return `ecn.enable=${n} asks for Accurate ECN, which the stack does not implement`;
+      return n === 0 ? { ecnInitiateOut: 0, ecnNegotiateIn: 0 } : n === 1 ? { ecnInitiateOut: 1, ecnNegotiateIn: 1 } : { ecnInitiateOut: 0, ecnNegotiateIn: 1 };
     },
   },
   'net.inet.tcp.insecure_rst': bool('insecureRst'),
@@ -140,6 +153,24 @@ const MAPPED: Readonly<Record<string, Mapped>> = {
   },
 };
 
+/**
+ * XNU sysctl_change_ecn_setting, the handler of both net.inet.tcp.ecn_initiate_out and
+ * ecn_negotiate_in: whichever name is written, the new value i is compared with tcp_ecn_outbound.
+ * Changed between 0 and 1: only tcp_ecn_outbound takes it. Otherwise (to or from 2) the interface
+ * flags follow (IFEF_ECN_ENABLE set on every non-cellular interface for 2, cleared for 0/1; here
+ * that is ecnInitiateOut === 2 itself) and tcp_ecn_outbound = i; then, changed or not, tcp_ecn_inbound
+ * takes i when i or it is 2. So writing ecn_negotiate_in moves the outbound setting too, and reading
+ * either name answers tcp_ecn_outbound. Values outside 0..2 are refused here (XNU stores any int,
+ * and anything but 0 or 1 acts as 2).
+ */
+function xnuEcnSet(v: string, p: TcpProfile): Partial<Record<keyof TcpProfile, unknown>> | string {
+  const i = int(v, 0, 2);
+  if (typeof i === 'string') return i;
+  const out = p.ecnInitiateOut;
+  if (i !== out && out !== 2 && i !== 2) return { ecnInitiateOut: i };
+  return { ecnInitiateOut: i, ecnNegotiateIn: i === 2 || p.ecnNegotiateIn === 2 ? i : p.ecnNegotiateIn };
+}
+
 /** Knobs the stack has no variable for, with the value it behaves as. */
 const FIXED: Readonly<Record<string, SysctlValue>> = {
   'net.inet.tcp.delayed_ack': 1,
@@ -155,7 +186,8 @@ const FIXED: Readonly<Record<string, SysctlValue>> = {
   'net.inet.tcp.tolerate_missing_ts': 1,
   'net.inet.tcp.abc_l_var': 2,
   'net.inet.tcp.do_prr': 1,
-  'net.inet.tcp.ecn.maxretries': 1,
+  // XNU sends ECE|CWR on the first SYN only (tcp_send_ecn_flags_on_syn): no retransmission carries them.
+  'net.inet.tcp.ecn.maxretries': 0,
 };
 
 const ACTIONS: Readonly<Record<string, 'hostcache-purge'>> = {

@@ -25,6 +25,7 @@ import {
 } from './tcp-var.js';
 import { SACK_DUPTHRESH } from './tcp-sack.js';
 import { tcpClose, tcpDrop, tcpRespondTp, tcpTsval } from './tcp-subr.js';
+import { TE_INRECOVERY, TE_SENDCWR, tcpEcnEnabled } from './tcp-ecn.js';
 import { tcpOutput } from './tcp-output.js';
 import { tcpResetStretchAck } from './tcp-delack.js';
 import { tcpPmtudRexmtTimeout } from './tcp-pmtud-blackhole.js';
@@ -164,10 +165,14 @@ function tcpTimerRexmt(tcp: Tcp, tp: Tcpcb, now: Instant): void {
   tcpClearTimer(tp, TT_PTO);
   if (tp.t_state >= TCPS_ESTABLISHED) {
     tp.t_flags &= ~TF_FASTRECOVERY;
+    tp.ecn_flags &= ~TE_INRECOVERY;
     if (tp.scoreboard !== null) tp.scoreboard.clear();
     tp.snd_highrxt = tp.snd_una;
     tp.cc.congSignal(tp, 'rto', now);
   }
+  // XNU: "CWR notifications are to be sent on new data right after Fast Retransmits and ECE
+  // notification receipts" — and after the first RTO of an episode.
+  if (tp.t_rxtshift === 1 && tcpEcnEnabled(tp)) tp.ecn_flags |= TE_SENDCWR;
   tcpOutput(tcp, tp, now);
 }
 

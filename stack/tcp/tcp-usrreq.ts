@@ -44,6 +44,7 @@ import { keepIdleUs, keepInitUs, tcpSetTimer, tcpTimerArmed } from './tcp-timers
 import { tcpOutput } from './tcp-output.js';
 import { tcpPmtudSetDisabled } from './tcp-pmtud-blackhole.js';
 import { TCP_FASTOPEN_SERVER, tcpTfoInfoBits } from './tcp-fastopen.js';
+import { TE_ECN_MODE_DISABLE, TE_ECN_MODE_ENABLE, tcpEcnEnabled } from './tcp-ecn.js';
 
 // IPPROTO_TCP option names (bsd/netinet/tcp.h, tcp_private.h; xnu-sockets.md §1.4).
 export const TCP_NODELAY = 0x01;
@@ -65,6 +66,8 @@ export const TCP_CONNECTION_INFO = 0x106;
 export const TCP_NOTIMEWAIT = 0x208;
 /** Turn PMTU black-hole detection off for this connection, 0 or 1 (XNU tcp_private.h). */
 export const TCP_DISABLE_BLACKHOLE_DETECTION = 0x209;
+/** Force ECN on (non-zero) or off (0) for this socket, whatever the system setting (XNU tcp.h). */
+export const TCP_ENABLE_ECN = 0x104;
 
 // struct tcp_connection_info (XNU bsd/netinet/tcp.h), little-endian, 8-byte aligned:
 //   0 u8 tcpi_state, 1 u8 tcpi_snd_wscale, 2 u8 tcpi_rcv_wscale, 3 u8 __pad1,
@@ -83,8 +86,8 @@ export const TCPCI_FLAG_REORDERING_DETECTED = 0x2;
 
 /**
  * XNU tcp_connection_fill_info: zeroed, the state always; the rest only past LISTEN. The TFO bits
- * are the server's (tcpTfoInfoBits; the client-side ones stay 0); ECN is never on; no reordering
- * detection (TCPCI_FLAG_REORDERING_DETECTED).
+ * are the server's (tcpTfoInfoBits; the client-side ones stay 0); TCPCI_OPT_ECN when ECN was
+ * negotiated (TCP_ECN_ENABLED); no reordering detection (TCPCI_FLAG_REORDERING_DETECTED).
  */
 export function tcpConnectionInfo(tp: Tcpcb): Uint8Array {
   const b = new Uint8Array(TCP_CONNECTION_INFO_LEN);
@@ -104,6 +107,7 @@ export function tcpConnectionInfo(tp: Tcpcb): Uint8Array {
     b[1] = tp.snd_scale;
     b[2] = tp.rcv_scale;
   }
+  if (tcpEcnEnabled(tp)) options |= TCPCI_OPT_ECN;
   u32(4, options);
   u32(8, (tp.t_flags & TF_FASTRECOVERY) !== 0 || tp.t_rxtshift > 0 ? TCPCI_FLAG_LOSSRECOVERY : 0);
   u32(12, tcpTimerArmed(tp, TT_REXMT) ? tp.t_rxtcur / 1000 : 0);
@@ -453,6 +457,12 @@ export class TcpUsrreqs implements PrUsrreqs {
         if (v < 0 || v > 1 || tp.t_state !== TCPS_LISTEN) return EINVAL;
         tp.t_fastopen = v === 1;
         return 0;
+      case TCP_ENABLE_ECN:
+        // XNU: any state, any value (non-zero enables); it takes effect at the next SYN or
+        // SYN-ACK (tcp_set_ecn). Not inherited by the children of a listener.
+        if (v !== 0) tp.ecn_flags = (tp.ecn_flags | TE_ECN_MODE_ENABLE) & ~TE_ECN_MODE_DISABLE;
+        else tp.ecn_flags = (tp.ecn_flags | TE_ECN_MODE_DISABLE) & ~TE_ECN_MODE_ENABLE;
+        return 0;
       case TCP_NOTSENT_LOWAT:
         if (v < 0) return EINVAL;
         tp.t_notsent_lowat = v;
@@ -482,6 +492,8 @@ export class TcpUsrreqs implements PrUsrreqs {
       case TCP_FASTOPEN:
         if (tp.t_state !== TCPS_LISTEN || (p.fastopen & TCP_FASTOPEN_SERVER) === 0) return ENOTSUP;
         return sooptcopyoutInt(sopt, tp.t_fastopen ? 1 : 0);
+      // XNU: 1 only when the socket forced ECN on (a socket left to the system setting reads 0).
+      case TCP_ENABLE_ECN: return sooptcopyoutInt(sopt, (tp.ecn_flags & TE_ECN_MODE_ENABLE) !== 0 ? 1 : 0);
       // XNU: sooptcopyout(sopt, &tci, sizeof(struct tcp_connection_info)) — a shorter buffer gets
       // the leading bytes (sopt_valsize says how many), as for every getsockopt.
       case TCP_CONNECTION_INFO: return sooptcopyout(sopt, tcpConnectionInfo(tp));

@@ -260,6 +260,9 @@ export class Tcpcb implements TimerTarget, CcConn {
   t_tfo_flags = 0;
   /** XNU t_tfo_stats: TFO_S_* bits, reported in TCP_CONNECTION_INFO's tcpi_tfo_* bits. */
   t_tfo_stats = 0;
+  // ---- ECN (RFC 3168; tcp-ecn.ts) ----
+  /** XNU ecn_flags: the TE_* bits of tcp-ecn.ts (negotiation, ECT, CWR/ECE owed, TCP_ENABLE_ECN). */
+  ecn_flags = 0;
 
   // ---- per-connection counters for TCP_CONNECTION_INFO (XNU inp_stat / t_stat) ----
   /** Segments handed to IP (a TSO super-segment counts for every MSS) and their payload bytes. */

@@ -10,7 +10,8 @@ const dir = mkdtempSync(join(tmpdir(), 'tunstack-drill-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, text: string): string => { const p = join(dir, name); writeFileSync(p, text); return p; };
 
-const PASS = file('pass.pkt', `
+// ECN off, so the same first SYN (no ECE|CWR) goes out under both profiles.
+const PASS = file('pass.pkt', `\`sysctl -w net.inet.tcp.ecn.enable=0\`
 0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0    fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
 +0    connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)

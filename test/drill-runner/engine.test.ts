@@ -40,7 +40,7 @@ const ACTIVE = `
 +0    fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
 +0    fcntl(3, F_GETFL) = 0x6
 +0    connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
-+0    > S 0:0(0) win 65535 <mss 1460,nop,wscale 7,nop,nop,TS val 100 ecr 0,sackOK,eol>
++0    > SEW 0:0(0) win 65535 <mss 1460,nop,wscale 7,nop,nop,TS val 100 ecr 0,sackOK,eol>
 +0.05 < S. 0:0(0) ack 1 win 65535 <mss 1400,nop,wscale 2,sackOK,TS val 700 ecr 100>
 +0    > . 1:1(0) ack 1 <nop,nop,TS val 105 ecr 700>
 +0    getsockopt(3, SOL_SOCKET, SO_ERROR, [0], [4]) = 0
@@ -70,7 +70,7 @@ describe('scripts that pass', () => {
     await passes(`
 0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0...0.05 connect(3, ..., ...) = 0
-+0    > S 0:0(0) <...>
++0    > SEW 0:0(0) <...>
 +0.05 < S. 0:0(0) ack 1 win 65535 <mss 1400>
 +0    > . 1:1(0) ack 1 <...>
 +0    close(3) = 0
@@ -109,7 +109,7 @@ describe('scripts that pass', () => {
 0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0    fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
 +0    connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
-+0    > S 0:0(0) <...>
++0    > SEW 0:0(0) <...>
 +0.01 < icmp unreachable port_unreachable [0:0(0)]
 +0    getsockopt(3, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4]) = 0
 `);
@@ -132,14 +132,14 @@ describe('scripts that pass', () => {
 0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0    fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
 +0    connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
-+0    > S 0:0(0) <...>
++0    > SEW 0:0(0) <...>
 +3    > S 0:0(0) <...>
 `);
     const r = await run(`
 0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0    fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
 +0    connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
-+0    > S 0:0(0) <...>
++0    > SEW 0:0(0) <...>
 +3    > S 0:0(0) <...>
 `, { sysctls: ['net.inet.tcp.rexmit_initial=1000'] });
     expect(r.status).toBe('fail');
@@ -172,6 +172,17 @@ describe('scripts that fail, with line and message', () => {
     expect(r.message).toMatch(re);
     return r;
   };
+
+  it('ECN: the IP ECN field and the E/W flags of outbound packets are checked', async () => {
+    // The SYN-ACK answers the ECN-setup SYN with ECE: expecting none is a flags mismatch.
+    const ecnSyn = PASSIVE.replace('+0.1  < S 0:0(0)', '+0.1  < SEW 0:0(0)');
+    await fail(ecnSyn, 9, /flags mismatch: expected S\. but got SE\./);
+    const ok = ecnSyn.replace('> S. 0:0(0) ack 1 win 65535', '> SE. 0:0(0) ack 1 win 65535');
+    await passes(ok);
+    // The pure ACK goes out Not-ECT: an [ect0] annotation fails on the ECN field.
+    await fail(ok.replace('+0    > . 1:1(0) ack 1 win 4344', '+0    > [ect0] . 1:1(0) ack 1 win 4344'), 11,
+      /ECN field mismatch: expected \[ect0\] but got noecn/);
+  });
 
   it('wrong window', async () => {
     const r = await fail(PASSIVE.replace('> S. 0:0(0) ack 1 win 65535', '> S. 0:0(0) ack 1 win 29200'), 9, /window mismatch: expected 29200 but got 65535/);
@@ -216,7 +227,7 @@ describe('scripts that fail, with line and message', () => {
 0     socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0    fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
 +0    connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
-+0    > S 0:0(0) <...>
++0    > SEW 0:0(0) <...>
 +1.2  > S 0:0(0) <...>
 `, 6, /timing error: expected outbound packet at 1\.200 s but happened at 1\.000 s/);
   });

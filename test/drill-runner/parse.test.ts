@@ -68,6 +68,10 @@ describe('packets', () => {
 
   it('ip_info and ECN markings', () => {
     expect(packet('0 > [ect0] S 0:0(0) <...>').ip).toEqual({ ecn: 'ect0' });
+    for (const e of ['noecn', 'ect1', 'ce', 'ect01'] as const) expect(packet(`0 < [${e}] . 1:1(0) ack 1 win 1`).ip).toEqual({ ecn: e });
+    expect(() => packet('0 < [ect2] . 1:1(0) ack 1 win 1')).toThrow(/\[noecn\], \[ect0\]/);
+    // ECN's TCP flags: E (ECE), W (CWR), in any order with the others.
+    expect(['SEW', 'SE.', 'E.', 'PW.', 'W.E'].map((f) => tcp(`0 > ${f} 1:1(0) ack 1`).flags)).toEqual([0xc2, 0x52, 0x50, 0x98, 0xd0]);
     expect(packet('0 < (tos 0x10) (ttl 3) S 0:0(0) win 1').ip).toEqual({ tos: 0x10, ttl: 3 });
     expect(packet('0 < (class 0x2) (hlim 9) (flowlabel 0x12345) . 1:1(0) ack 1 win 1').ip).toEqual({ tclass: 2, hlim: 9, flowlabel: 0x12345 });
   });

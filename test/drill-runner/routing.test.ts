@@ -37,7 +37,7 @@ describe('connect() that fails keeps the connection record', () => {
 0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0    fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
 +0    connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
-+0    > S 0:0(0) <...>
++0    > SEW 0:0(0) <...>
 +0    connect(3, ..., ...) = -1 EALREADY (Operation already in progress)
 +.05  < S. 0:0(0) ack 1 win 65535 <mss 1460>
 +0    > . 1:1(0) ack 1 win 65535
@@ -97,7 +97,7 @@ describe('relative numbers use the ISN of the connection\'s first SYN', () => {
 0.000 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
 +0    fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
 +0    connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
-+0    > S 0:0(0) <...>
++0    > SEW 0:0(0) <...>
 +.01  < S. 0:0(0) ack 1 win 65535 <mss 1460>
 +0    > . 1:1(0) ack 1 win 65535
 +.1   < S 5000:5000(0) win 65535 <mss 1460>

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { IpAddr } from '../../stack/wire/ip-addr.js';
-import { mFromBytes } from '../../stack/mbuf/index.js';
+import { mFromBytes, mToBytes } from '../../stack/mbuf/index.js';
 import { SeededRng } from '../../stack/random/rng.js';
 import {
   concat, expectNoLeak, frag6, host, icmpChecksumOk, ipv4, ipv6, parseIp, pattern, rd16, TEST_PROTO,
@@ -277,5 +277,61 @@ describe('reassembly', () => {
       expect(ip.reass4.engine.queueCount + ip.reass6.engine.queueCount).toBe(0);
       expectNoLeak(b.stack);
     }), { numRuns: 30 });
+  });
+});
+
+describe('ECN field of a reassembled datagram (RFC 3168 §5.3)', () => {
+  const NOT = 0, ECT1 = 1, ECT0 = 2, CE = 3;
+  /** Two fragments of one datagram with the given ECN fields (first, second in arrival order). */
+  function twoFrags(family: 4 | 6, e1: number, e2: number, id: number, dscp = 0): Uint8Array[] {
+    const d = pattern(64, id);
+    return [[0, true, e1], [32, false, e2]].map(([off, more, e]) => {
+      const tos = dscp | (e as number);
+      const chunk = d.subarray(off as number, (off as number) + 32);
+      return family === 4
+        ? ipv4({ src: A4, dst: B4, proto: TEST_PROTO, id, off: off as number, mf: more as boolean, tos, payload: chunk })
+        : ipv6({ src: A6, dst: B6, nxt: 44, tc: tos, payload: concat(frag6(TEST_PROTO, off as number, more as boolean, id), chunk) });
+    });
+  }
+  const cases: [number, number, number | null][] = [
+    // first, second → reassembled ECN (null: the second fragment is dropped, nothing completes)
+    [ECT0, ECT0, ECT0], [ECT0, CE, CE], [CE, ECT0, CE], [ECT1, CE, CE], [NOT, NOT, NOT],
+    [NOT, CE, null], [CE, NOT, null], [ECT0, NOT, null],
+  ];
+  for (const family of [4, 6] as const) {
+    it(`IPv${family}: CE wins over ECT; CE or ECT mixed with Not-ECT drops the fragment (BSD ip_reass / frag6_input)`, () => {
+      let id = 100;
+      for (const [e1, e2, want] of cases) {
+        const b = receiver();
+        b.inject(...twoFrags(family, e1, e2, id++, 0xb8));
+        const got = b.proto.got;
+        if (want === null) {
+          expect(got.length).toBe(0);
+          expect(family === 4 ? b.stack.ip.ipstat.ips_fragdropped : b.stack.ip.ip6stat.ip6s_fragdropped).toBe(1);
+          b.advance(61_000);
+          b.link.take();
+        } else {
+          expect(got.length).toBe(1);
+          expect(got[0]!.info.tos).toBe(0xb8 | want);
+          expect(got[0]!.l4).toEqual(pattern(64, id - 1));
+        }
+        expectNoLeak(b.stack);
+      }
+    });
+  }
+
+  it('IPv4: the reassembled header\'s checksum is right after CE is set', () => {
+    const b = receiver();
+    const seen: Uint8Array[] = [];
+    const orig = b.proto.input.bind(b.proto);
+    b.proto.input = (m, info, now) => {
+      seen.push(mToBytes(m));
+      orig(m, info, now);
+    };
+    b.inject(...twoFrags(4, ECT0, CE, 7));
+    expect(seen.length).toBe(1);
+    const p = parseIp(seen[0]!);
+    expect(p.tos & 3).toBe(CE);
+    expect([p.headerOk, p.mf, p.off, p.totalLen]).toEqual([true, false, 0, 84]);
   });
 });

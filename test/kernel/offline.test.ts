@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { MbufPool, CSUM_DATA_VALID, CSUM_NEEDS, GSO_TCPV4, GSO_TCPV6 } from '../../stack/mbuf/index.js';
 import {
   applyVnetHdr, buildVnetHdr, readVnetHdr, VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO_NET_HDR_F_NEEDS_CSUM,
-  VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6, VNET_ERR_UNSUPPORTED, VNET_HDR_LEN, VNET_OK,
+  VIRTIO_NET_HDR_GSO_ECN, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6, VNET_ERR_UNSUPPORTED, VNET_HDR_LEN, VNET_OK,
 } from '../../stack/link/tun/virtio-net-hdr.js';
 import { describeOpenError } from '../../stack/link/tun/tun-errors.js';
 import { pseudoHeaderSum4, pseudoHeaderSum6 } from '../../stack/wire/checksum.js';
@@ -60,6 +60,16 @@ describe('virtio_net_hdr', () => {
     expect((b[VNET_HDR_LEN + 56]! << 8) | b[VNET_HDR_LEN + 57]!).toBe(seed);
     m.gsoType = GSO_TCPV4;
     expect(buildVnetHdr(b, 0, b.length - VNET_HDR_LEN, m)).toBe(VNET_ERR_UNSUPPORTED);
+    pool.free(m);
+  });
+
+  it('marks a GSO super-packet carrying CWR with VIRTIO_NET_HDR_GSO_ECN', () => {
+    const b = tcp4(3000);
+    b[VNET_HDR_LEN + 20 + 13] = 0x80 | 0x10; // CWR|ACK
+    const m = pool.getHdr(1)!;
+    m.gsoType = GSO_TCPV4; m.gsoSize = 1448;
+    expect(buildVnetHdr(b, 0, b.length - VNET_HDR_LEN, m)).toBe(VNET_OK);
+    expect(readVnetHdr(b, 0).gsoType).toBe(VIRTIO_NET_HDR_GSO_TCPV4 | VIRTIO_NET_HDR_GSO_ECN);
     pool.free(m);
   });
 

@@ -3,7 +3,7 @@ import { MemoryByteSink, PcapngWriter, SimNetwork, Simulation, withPcap } from '
 import type { Impairments, Link } from '../../stack/link/index.js';
 import { MbufPool } from '../../stack/mbuf/index.js';
 import { IpAddr, IpCidr } from '../../stack/wire/ip-addr.js';
-import { Collector, hex, parse, pattern, pkt, testSeed, udpPacket } from './packets.js';
+import { Collector, cksum, hex, parse, pattern, pkt, testSeed, udpPacket } from './packets.js';
 
 const SEED = testSeed(20240601);
 beforeAll(() => { console.log(`sim-network tests: seed ${SEED} (override with SIM_SEED)`); });
@@ -200,6 +200,78 @@ describe(`SimNetwork impairments (seed ${SEED})`, () => {
     s.l1.transmit([pkt(s.pool, udpPacket({ src: H1, dst: H2, payload: new Uint8Array(1500) }))], 1, 0);
     s.sim.runUntilIdle(100);
     expect(s.l1.stats.dropTooBig).toBe(1);
+  });
+});
+
+describe('SimNetwork ECN marking (an AQM that marks CE instead of dropping)', () => {
+  /** `b` with the ECN field set to `ecn` (IPv4: TOS and header checksum; IPv6: traffic class). */
+  function withEcn(b: Uint8Array, ecn: number): Uint8Array {
+    const c = b.slice();
+    if (c[0]! >> 4 === 6) {
+      c[1] = (c[1]! & ~0x30) | (ecn << 4);
+      return c;
+    }
+    c[1] = (c[1]! & ~3) | ecn;
+    c[10] = 0; c[11] = 0;
+    const x = cksum([c.subarray(0, 20)]);
+    c[10] = x >> 8; c[11] = x & 0xff;
+    return c;
+  }
+  const ecnOf = (b: Uint8Array): number => (b[0]! >> 4 === 6 ? (b[1]! >> 4) & 3 : b[1]! & 3);
+
+  it('ceMark marks ECT(0)/ECT(1) packets CE with its probability and never touches Not-ECT or CE ones', () => {
+    const s = setup({ ceMark: 0.3 });
+    const n = 400;
+    const kinds = [0, 1, 2, 3];
+    for (let i = 0; i < n; i++) {
+      const e = kinds[i % 4]!;
+      const v6 = i % 8 >= 4;
+      const b = udpPacket({ src: v6 ? 'fd00::1' : H1, dst: v6 ? 'fd00::2' : H2, sport: i, id: i, payload: pattern(40, i) });
+      s.l1.transmit([pkt(s.pool, withEcn(b, e))], 1, 0);
+    }
+    s.sim.runUntilIdle(1000);
+    expect(s.c2.got.length).toBe(n);
+    let marked = 0;
+    for (const r of s.c2.got) {
+      const p = parse(r.bytes);
+      const sent = kinds[p.sport % 4]!;
+      const got = ecnOf(r.bytes);
+      if (sent === 0 || sent === 3) expect(got).toBe(sent);
+      else if (got !== sent) {
+        expect(got).toBe(3);
+        marked++;
+      }
+      // IPv4 header checksum redone; UDP checksum (no TOS in its pseudo-header) and payload untouched.
+      expect([p.ipChecksumOk, p.l4ChecksumOk]).toEqual([true, true]);
+      expect(p.payload).toEqual(pattern(40, p.sport));
+    }
+    expect(marked).toBe(s.l2.stats.ceMarked);
+    // 200 ECT packets at p = 0.3: about 60.
+    expect(marked).toBeGreaterThan(35);
+    expect(marked).toBeLessThan(90);
+    expect(s.l2.stats.drops).toBe(0);
+  });
+
+  it('ceThresholdBytes marks ECT packets that find that much queued, and only those; Not-ECT ones just queue', () => {
+    const s = setup({ bandwidthBps: 1_000_000, ceThresholdBytes: 2500 });
+    // Ten 1250-byte packets at once: the k-th finds (k - 1) * 1250 bytes ahead of it.
+    for (let i = 0; i < 10; i++) {
+      const b = udpPacket({ src: H1, dst: H2, sport: i, payload: new Uint8Array(1250 - 28) });
+      s.l1.transmit([pkt(s.pool, withEcn(b, i < 8 ? 2 : 0))], 1, 0);
+    }
+    s.sim.runUntilIdle(1000);
+    expect(s.c2.got.map((r) => ecnOf(r.bytes))).toEqual([2, 2, 3, 3, 3, 3, 3, 3, 0, 0]);
+    expect(s.l2.stats.ceMarked).toBe(6);
+    expect(s.l2.stats.drops).toBe(0);
+    // Once the queue has drained, nothing is marked.
+    s.l1.transmit([pkt(s.pool, withEcn(udpPacket({ src: H1, dst: H2, payload: new Uint8Array(100) }), 1))], 1, s.sim.now);
+    s.sim.runUntilIdle(1000);
+    expect(ecnOf(s.c2.got[10]!.bytes)).toBe(1);
+    expect(s.net.pool.stats.mbufsInUse).toBe(0);
+  });
+
+  it('rejects a ceMark outside [0, 1]', () => {
+    expect(() => setup({ ceMark: 2 })).toThrow(/ceMark/);
   });
 });
 

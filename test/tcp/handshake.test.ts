@@ -111,7 +111,8 @@ describe('active open', () => {
     expect(soconnect(so, sa(PEER, 80), h.now)).toBe(0);
     h.poll();
     const syn = h.one();
-    expect(syn.flags).toBe(TH.SYN);
+    // XNU initiates ECN by default: the first SYN is an ECN-setup SYN (RFC 3168 §6.1.1).
+    expect(syn.flags).toBe(TH.SYN | TH.ECE | TH.CWR);
     expect(syn.optText).toMatch(/^mss 1460,nop,wscale 7,nop,nop,TS val \d+ ecr 0,sackOK,eol$/);
     expect(Array.from(syn.opts.subarray(20))).toEqual([4, 2, 0, 0]);
     expect(syn.csumOk).toBe(true);

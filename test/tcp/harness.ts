@@ -52,6 +52,8 @@ export interface Out {
   atMs: number;
   gsoSize: number;
   csumOk: boolean;
+  /** The IPv4 TOS byte (its low two bits are the ECN field). */
+  tos: number;
 }
 
 export interface SegSpec {
@@ -64,9 +66,13 @@ export interface SegSpec {
   badSum?: boolean;
   /** Cut the segment to this many bytes after building (short/truncated). */
   truncate?: number;
+  /** The IPv4 TOS byte (ECN field in the low two bits; default 0, Not-ECT). */
+  tos?: number;
+  /** Set AE (formerly NS), the low bit of byte 12 (Accurate ECN, RFC 9768). */
+  ae?: boolean;
 }
 
-export const TH = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10, URG: 0x20 } as const;
+export const TH = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10, URG: 0x20, ECE: 0x40, CWR: 0x80 } as const;
 
 export class PacketHost {
   readonly clock = new VirtualClock();
@@ -144,6 +150,8 @@ export function flagText(f: number): string {
   if (f & TH.PSH) s += 'P';
   if (f & TH.URG) s += 'U';
   if (f & TH.ACK) s += '.';
+  if (f & TH.ECE) s += 'E';
+  if (f & TH.CWR) s += 'W';
   return s;
 }
 
@@ -170,7 +178,7 @@ function decodeOut(b: Uint8Array, atMs: number, gsoSize: number): Out | null {
     src: IpAddr.fromBytes(b, 12, 4).toString(), dst: IpAddr.fromBytes(b, 16, 4).toString(),
     sport: get16(t, 0), dport: get16(t, 2), seq: get32(t, 4), ack: get32(t, 8), flags: t[13]!, win: get16(t, 14),
     urp: get16(t, 18), hlen, opts, optText: prettyTcpOptions(opts, 0, opts.length), payload: t.slice(hlen),
-    tsval, tsecr, atMs, gsoSize, csumOk: sum === 0,
+    tsval, tsecr, atMs, gsoSize, csumOk: sum === 0, tos: b[1]!,
   };
 }
 
@@ -187,7 +195,7 @@ export function buildSeg(s: SegSpec, ident = 1): Uint8Array {
   const tlen = hlen + payload.length;
   const buf = new Uint8Array(20 + tlen);
   emitIpv4({
-    src: PEER, dst: ME, protocol: 6, ttl: 64, tos: 0, ident, dontFrag: true, moreFrags: false, fragOffset: 0,
+    src: PEER, dst: ME, protocol: 6, ttl: 64, tos: s.tos ?? 0, ident, dontFrag: true, moreFrags: false, fragOffset: 0,
     payloadLen: tlen,
   }, buf, 0);
   set16(buf, 10, 0);
@@ -197,7 +205,7 @@ export function buildSeg(s: SegSpec, ident = 1): Uint8Array {
   set16(buf, t + 2, s.dport ?? 80);
   set32(buf, t + 4, (s.seq ?? 0) >>> 0);
   set32(buf, t + 8, (s.ack ?? 0) >>> 0);
-  buf[t + 12] = (s.dataOffWords ?? hlen / 4) << 4;
+  buf[t + 12] = ((s.dataOffWords ?? hlen / 4) << 4) | (s.ae === true ? 1 : 0);
   buf[t + 13] = s.flags;
   set16(buf, t + 14, s.win ?? 65535);
   set16(buf, t + 18, s.urp ?? 0);

@@ -6,6 +6,7 @@ import type { Tcpcb } from '../../stack/tcp/tcp-var.js';
 import { TF_RCVD_SCALE, TF_RCVD_TSTMP, TF_REQ_SCALE, TF_REQ_TSTMP, TF_SACK_PERMIT } from '../../stack/tcp/tcp-var.js';
 import { tcpDrop } from '../../stack/tcp/tcp-subr.js';
 import { TFO_S_COOKIEREQ_RECV, TFO_S_COOKIE_INVALID, TFO_S_COOKIE_SENT, TFO_S_SYNDATA_RCV } from '../../stack/tcp/tcp-fastopen.js';
+import { tcpEcnEnabled } from '../../stack/tcp/tcp-ecn.js';
 import type { InPcb } from '../../stack/inpcb/in-pcb.js';
 import { sysctlSet } from '../../stack/tcp/tcp-sysctl.js';
 import { ECONNABORTED } from '../../kpi/darwin-constants.js';
@@ -122,6 +123,7 @@ export abstract class DrillEmulations extends DrillSyscalls {
     if ((f & TF_SACK_PERMIT) !== 0) opts |= 2;
     const ws = (f & (TF_REQ_SCALE | TF_RCVD_SCALE)) === (TF_REQ_SCALE | TF_RCVD_SCALE);
     if (ws) opts |= 4;
+    if (tcpEcnEnabled(tp)) opts |= 8;
     Object.assign(ti, {
       tcpi_state: tp.t_state, tcpi_options: opts, tcpi_snd_wscale: ws ? tp.snd_scale : 0, tcpi_rcv_wscale: ws ? tp.rcv_scale : 0,
       tcpi_rto: tp.t_rxtcur, tcpi_snd_mss: tp.t_maxseg, tcpi_rcv_mss: tp.t_maxseg, tcpi_snd_cwnd: tp.snd_cwnd,

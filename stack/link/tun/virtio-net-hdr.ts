@@ -110,7 +110,10 @@ export function buildVnetHdr(b: Uint8Array, o: number, len: number, m: Mbuf): nu
     if (l4len < 20) return VNET_ERR_MALFORMED;
     const doff = (b[p + l4off + 12]! >>> 4) * 4;
     if (doff < 20 || doff > l4len || !(m.gsoSize > 0)) return VNET_ERR_MALFORMED;
-    b[o + F.gsoType] = gso === GSO_TCPV4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6;
+    // A super-packet carrying CWR (RFC 3168) says so with the ECN bit, as Linux's own senders do
+    // (SKB_GSO_TCP_ECN); the segmentation then keeps CWR on the first segment only.
+    const cwr = (b[p + l4off + 13]! & 0x80) !== 0 ? VIRTIO_NET_HDR_GSO_ECN : 0;
+    b[o + F.gsoType] = (gso === GSO_TCPV4 ? VIRTIO_NET_HDR_GSO_TCPV4 : VIRTIO_NET_HDR_GSO_TCPV6) | cwr;
     wr16(b, o + F.hdrLen, l4off + doff);
     wr16(b, o + F.gsoSize, m.gsoSize);
   }
