@@ -23,7 +23,7 @@ import {
 } from './tcp-var.js';
 import { SACK_DUPTHRESH } from './tcp-sack.js';
 import { tcpEarlyRexmtCheck, tcpSentTlpRetrans, tcpTlpAcked } from './tcp-tlp.js';
-import { ipHdrLen, tcpChallengeAckAllowed, tcpClose, tcpRespondTp, tcpTimeWait, tcpTsval } from './tcp-subr.js';
+import { ipHdrLen, tcpChallengeAckAllowed, tcpClose, tcpTimeWait, tcpTsval } from './tcp-subr.js';
 import { keepIdleUs, tcpClearTimer, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
 import { tcpOutput } from './tcp-output.js';
 import { tcpSbdrop } from './tcp-sndbuf.js';
@@ -31,7 +31,7 @@ import { tcpRcvbufMeasureStart } from './tcp-sbauto.js';
 import { tcpReassPresent, tcpUpdateWindow } from './tcp-input-data.js';
 import { SEG_CONTINUE, SEG_DONE, tcpDropWithReset } from './tcp-input.js';
 import { tcpDropAfterAck } from './tcp-input-sync.js';
-import { TH_ACK, TH_ECE } from '../wire/tcp.js';
+import { TH_ECE } from '../wire/tcp.js';
 import { TE_INRECOVERY, TE_SENDCWR, tcpEcnEnabled, tcpEcnInputEce } from './tcp-ecn.js';
 import { initialWindowBytes } from './tcp-cc-newreno.js';
 import { tcpPmtudAck } from './tcp-pmtud-blackhole.js';
@@ -116,16 +116,19 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
     tcpReassPresent(tcp, tp);
   }
 
-  // RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.MAX].
+  // RFC 5961 §5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.MAX]. XNU answers the others
+  // (dropafterack) only within the connection's challenge-ACK budget: were it to answer every one,
+  // two ends that disagree on the sequence space would ACK each other's ACKs forever.
   if (seqGt(c.ack, tp.snd_max)) {
     st.tcps_rcvacktoomuch++;
-    tcpDropAfterAck(tcp, tp, m, now);
+    if (tcpChallengeAckAllowed(tcp, tp, now)) tcpDropAfterAck(tcp, tp, m, now);
+    else mFreem(m);
     return SEG_DONE;
   }
   if (seqLt(c.ack, seqAdd(tp.snd_una, -tp.max_sndwnd))) {
     st.tcps_rcvackoutofwindow++;
-    mFreem(m);
-    if (tcpChallengeAckAllowed(tcp, now)) tcpRespondTp(tcp, tp, tp.snd_nxt, tp.rcv_nxt, TH_ACK, now);
+    if (tcpChallengeAckAllowed(tcp, tp, now)) tcpDropAfterAck(tcp, tp, m, now);
+    else mFreem(m);
     return SEG_DONE;
   }
   const sackOn = (tp.t_flags & TF_SACK_PERMIT) !== 0;
@@ -157,6 +160,8 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
 
   // ---- new data acknowledged ----
   const acked = seqSub(c.ack, tp.snd_una);
+  // XNU process_ACK, TCP_RESET_REXMT_STATE: this restarts a persist backoff (XNU's t_rxtshift).
+  tp.t_persistshift = 0;
   // XNU tcp_bad_rexmt_check: an ACK for data sent before the first RTO of this episode means the
   // timeout was spurious; undo it (its RTT includes the delay that caused it: not sampled).
   const badRexmt = tp.t_rxtshift > 0 && tcpDetectBadRexmt(tcp, tp, tp.t_rxtstart, now);

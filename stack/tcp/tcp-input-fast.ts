@@ -85,6 +85,8 @@ export function tcpHeaderPrediction(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant):
       tp.t_rxtcur = tp.rtt.rtoUs();
     }
     const acked = seqSub(c.ack, tp.snd_una);
+    // XNU TCP_RESET_REXMT_STATE: new data acknowledged restarts a persist backoff (its t_rxtshift).
+    tp.t_persistshift = 0;
     st.tcps_rcvackpack++;
     st.tcps_rcvackbyte += acked;
     // The congestion controller sees the ACK before snd_una moves (XNU congestion_avd).

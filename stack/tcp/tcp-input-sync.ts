@@ -60,9 +60,13 @@ export function tcpInputSync(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): void {
   // Header prediction: pure ACKs and pure in-order data in ESTABLISHED (tcp-input-fast.ts).
   if (tcpHeaderPrediction(tcp, tp, m, now)) return;
 
-  // RFC 7323 §5.3 R1 (PAWS): an older TSval than TS.Recent marks an old duplicate.
+  // XNU tcp_input meets a SYN without data in ESTABLISHED before PAWS: it gets a challenge ACK
+  // (tcpInputSyn) whatever its timestamp.
+  const establishedSyn = tp.t_state === TCPS_ESTABLISHED && (c.flags & (TH_SYN | TH_RST)) === TH_SYN && c.tlen === 0;
+  // RFC 7323 §5.3 R1 (PAWS): an older TSval than TS.Recent marks an old duplicate. XNU (and
+  // FreeBSD) ACK it only when it carries data: a pure ACK failing PAWS is dropped without answer.
   if (o.tsPresent && (tp.t_flags & TF_RCVD_TSTMP) !== 0 && (c.flags & TH_RST) === 0 && tp.ts_recent !== 0 &&
-      tsLt(o.tsVal, tp.ts_recent)) {
+      !establishedSyn && tsLt(o.tsVal, tp.ts_recent)) {
     if (now - tp.ts_recent_age > PAWS_IDLE_US) {
       tp.ts_recent = 0;
     } else {
@@ -70,8 +74,10 @@ export function tcpInputSync(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): void {
       if (c.tlen > 0) {
         st.tcps_rcvduppack++;
         st.tcps_rcvdupbyte += c.tlen;
+        tcpDropAfterAck(tcp, tp, m, now);
+      } else {
+        mFreem(m);
       }
-      tcpDropAfterAck(tcp, tp, m, now);
       return;
     }
   }
@@ -169,7 +175,7 @@ function tcpInputSyncRest(tcp: Tcp, tp: Tcpcb, m: Mbuf, rcvWnd: number, now: Ins
       // Entirely old: ACK to resynchronize, but keep going for the ACK field.
       c.flags &= ~TH_FIN;
       if (!synDup) tp.t_flags |= TF_ACKNOW;
-      else if (tcpChallengeAckAllowed(tcp, now)) {
+      else if (tcpChallengeAckAllowed(tcp, tp, now)) {
         st.tcps_synchallenge++;
         tp.t_flags |= TF_ACKNOW;
       }

@@ -189,8 +189,10 @@ export function tcpSendSegment(
   if (!tcpTimerArmed(tp, TT_REXMT) && (tp.snd_nxt !== tp.snd_una || sackRxmit) &&
       (len > 0 || (flags & (TH_SYN | TH_FIN)) !== 0)) {
     if (tcpTimerArmed(tp, TT_PERSIST)) {
+      // XNU tcp_output `timer:`: leaving persist also ends its max_persist_timeout deadline.
       tcpClearTimer(tp, TT_PERSIST);
       tp.t_persistshift = 0;
+      tp.t_persist_stop = 0;
       tp.t_rxtshift = 0;
     }
     tcpSetTimer(tcp, tp, TT_REXMT, now + tp.t_rxtcur);

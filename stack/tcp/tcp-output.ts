@@ -153,12 +153,20 @@ export function tcpOutput(tcp: Tcp, tp: Tcpcb, now: Instant): number {
         }
       }
     }
-    if ((tp.t_flags & TF_FORCEDATA) !== 0 && sendwin === 0) {
-      // tcp_setpersist's probe: one byte into the zero window, if there is data.
-      if (off < sbcc) sendwin = 1;
-      else {
+    if ((tp.t_flags & TF_FORCEDATA) !== 0) {
+      if (sendwin === 0) {
+        // tcp_setpersist's probe: one byte into the zero window, if there is data.
+        if (off < sbcc) sendwin = 1;
+        else {
+          tcpClearTimer(tp, TT_PERSIST);
+          tp.t_persistshift = 0;
+          tp.t_persist_stop = 0;
+        }
+      } else {
+        // XNU tcp_output (TF_FORCE): the window is open, so persisting is over.
         tcpClearTimer(tp, TT_PERSIST);
         tp.t_persistshift = 0;
+        tp.t_persist_stop = 0;
       }
     }
     if (!sackRxmit && !pipeLimited) {

@@ -90,6 +90,22 @@ export interface TcpProfile {
   /** Persist timer bounds (TCPTV_PERSMIN, TCPTV_PERSMAX). */
   readonly persistMinMs: number;
   readonly persistMaxMs: number;
+  /**
+   * tcp_maxpersistidle (TCPTV_KEEP_IDLE, 2 h, in XNU and FreeBSD; no sysctl): after a full persist
+   * backoff the connection is dropped once the peer has been silent this long, or for the base RTO
+   * times the sum of `backoff` (tcp_totbackoff: 511 in XNU, 2559 in FreeBSD) if that is shorter.
+   */
+  readonly maxPersistIdleMs: number;
+  /**
+   * net.inet.tcp.max_persist_timeout (XNU, ms, 0 = off): a connection that keeps probing a zero
+   * window this long after probing began is dropped (t_persist_stop). FreeBSD has no such knob.
+   */
+  readonly maxPersistTimeoutMs: number;
+  /**
+   * FreeBSD tcp_timer_persist: once the socket is closed (past CLOSE_WAIT) a persisting
+   * connection whose peer has been silent this long is dropped (TCPTV_PERSMAX, 60 s); 0 = off (XNU).
+   */
+  readonly persistClosedDropMs: number;
 
   // ---- policies ----
   /**
@@ -114,8 +130,19 @@ export interface TcpProfile {
   readonly congestionControl: 'cubic' | 'newreno';
   /** Where PSH goes: on the last segment of what the send buffer held ('end-of-buffer', BSD). */
   readonly pshPolicy: 'end-of-buffer' | 'every-segment';
-  /** RFC 5961 §7 challenge ACKs per second, stack-wide (net.inet.tcp.challengeack_limit). */
+  /**
+   * RFC 5961 §7 ACK throttling, per connection: how the challenge ACKs (§3.2, §4.2) and the ACKs
+   * answering unacceptable ACKs (§5.2, "ACK for data not yet sent") are limited.
+   * 'xnu': tcp_is_ack_ratelimited, a window opens with the first such ACK after challengeAckWindowMs
+   * and lets challengeAckLimit through (the one opening it always goes, so a limit of 0 still lets
+   * one per window). 'freebsd': tcp_send_challenge_ack, an epoch of challengeAckWindowMs from its
+   * first ACK with at most challengeAckLimit ACKs; a 0 in either value turns the limit off.
+   */
+  readonly challengeAckPolicy: 'xnu' | 'freebsd';
+  /** net.inet.tcp.challengeack_limit (XNU, 10) / net.inet.tcp.ack_war_cnt (FreeBSD, 5). */
   readonly challengeAckLimit: number;
+  /** The window: 1000 ms, fixed in XNU; net.inet.tcp.ack_war_timewindow (FreeBSD, 1000). */
+  readonly challengeAckWindowMs: number;
   /** net.inet.tcp.insecure_rst / insecure_syn: accept in-window RST/SYN without RFC 5961 checks. */
   readonly insecureRst: boolean;
   readonly insecureSyn: boolean;
@@ -229,6 +256,10 @@ export const XNU_PROFILE: TcpProfile = {
   delAckMs: 100,
   persistMinMs: 5_000,
   persistMaxMs: 60_000,
+  // tcp_timer.c: tcp_maxpersistidle = TCPTV_KEEP_IDLE, tcp_max_persist_timeout = 0.
+  maxPersistIdleMs: 7_200_000,
+  maxPersistTimeoutMs: 0,
+  persistClosedDropMs: 0,
   delAckPolicy: 'xnu-stretch',
   maxsegUnacked: 8,
   rcvUnackWinMs: 100,
@@ -238,7 +269,10 @@ export const XNU_PROFILE: TcpProfile = {
   initialWindowSegments: 10,
   congestionControl: 'cubic',
   pshPolicy: 'end-of-buffer',
+  // tcp_input.c tcp_is_ack_ratelimited: tcp_challengeack_limit 10 per connection per second.
+  challengeAckPolicy: 'xnu',
   challengeAckLimit: 10,
+  challengeAckWindowMs: 1000,
   insecureRst: false,
   insecureSyn: false,
   blackhole: 0,
@@ -321,6 +355,11 @@ export const FREEBSD_PROFILE: TcpProfile = {
   delAckMs: 40,
   persistMinMs: 5_000,
   persistMaxMs: 60_000,
+  // tcp_timer.c tcp_timer_persist: tcp_maxpersistidle = TCPTV_KEEP_IDLE, and a closed socket's
+  // persisting connection goes after TCPTV_PERSMAX of silence.
+  maxPersistIdleMs: 7_200_000,
+  maxPersistTimeoutMs: 0,
+  persistClosedDropMs: 60_000,
   delAckPolicy: 'every-second',
   maxsegUnacked: 8,
   rcvUnackWinMs: 100,
@@ -330,7 +369,10 @@ export const FREEBSD_PROFILE: TcpProfile = {
   initialWindowSegments: 10,
   congestionControl: 'cubic',
   pshPolicy: 'end-of-buffer',
+  // tcp_subr.c tcp_send_challenge_ack: ack_war_cnt 5 per ack_war_timewindow 1000 ms, per connection.
+  challengeAckPolicy: 'freebsd',
   challengeAckLimit: 5,
+  challengeAckWindowMs: 1000,
   insecureRst: false,
   insecureSyn: false,
   blackhole: 0,

@@ -22,6 +22,8 @@ export class TcpStats {
   tcps_rexmttimeo = 0;
   /** The persist timer fired (a zero-window probe is due). */
   tcps_persisttimeo = 0;
+  /** A connection probing a zero window was dropped: its peer stayed silent (tcp_timers TCPT_PERSIST). */
+  tcps_persistdrop = 0;
   /** The keepalive timer expired in a state where it drops (SYN states: keep-init). */
   tcps_keeptimeo = 0;
   /** A keepalive probe was sent. */
@@ -144,9 +146,12 @@ export class TcpStats {
   tcps_rcvoutofwindow = 0;
   /** Dropped: ACK outside [snd_una - max_snd_wnd, snd_max] (RFC 5961 §5.2; an ACK was sent). */
   tcps_rcvackoutofwindow = 0;
-  /** Challenge ACKs sent (RFC 5961 §3.2, §4.2, §5.2). */
+  /**
+   * ACKs the connection's RFC 5961 §7 limit let through: challenge ACKs (§3.2, §4.2) and ACKs
+   * answering an ACK outside [SND.UNA - MAX.SND.WND, SND.MAX] (§5.2).
+   */
   tcps_challengeacks = 0;
-  /** Challenge ACKs suppressed by the stack-wide rate limit (RFC 5961 §7). */
+  /** Such ACKs not sent because the connection had used its budget (profile.challengeAckPolicy). */
   tcps_challengeack_limited = 0;
   /** SYNs in synchronized states answered with a challenge ACK (RFC 5961 §4). */
   tcps_synchallenge = 0;

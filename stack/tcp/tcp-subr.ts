@@ -1,7 +1,7 @@
 // TCP subroutines (bsd/netinet/tcp_subr.c): creating and freeing tcpcbs (tcp_newtcpcb,
 // tcp_close), dropping connections with an error (tcp_drop), TIME_WAIT entry, MSS computation
 // (tcp_mss, tcp_mssopt), segments sent without a queue (tcp_respond: RST, challenge ACK, keepalive
-// probe), the stack-wide challenge-ACK limiter (RFC 5961 §7), and ICMP errors (tcp_ctlinput,
+// probe), the per-connection challenge-ACK limiter (RFC 5961 §7), and ICMP errors (tcp_ctlinput,
 // RFC 5927, RFC 1191/8201).
 
 import type { Instant } from '../time/instant.js';
@@ -53,6 +53,8 @@ export function tcpNewTcpcb(tcp: Tcp, pcb: InPcb, so: Socket | null): Tcpcb {
   // net.inet.tcp.path_mtu_discovery is 1 and the route's MTU is not locked (routes never are here).
   tp.t_flags |= TF_PMTUD;
   tp.t_rxtcur = p.rtoInitialMs * 1000;
+  // XNU tcp_newtcpcb: t_persist_timeout = tcp_max_persist_timeout.
+  tp.t_persist_timeout = p.maxPersistTimeoutMs;
   pcb.ppcb = tp;
   return tp;
 }
@@ -196,26 +198,51 @@ export function tcpDetachSocket(tp: Tcpcb): void {
   sofree(so);
 }
 
-/** RFC 5961 §7: may a challenge ACK be sent now (challengeAckLimit per second, stack-wide)? */
-export function tcpChallengeAckAllowed(tcp: Tcp, now: Instant): boolean {
-  const limit = tcp.profile.challengeAckLimit;
-  if (limit <= 0) return true;
-  if (tcp.challengeAckWindowStart < 0 || now - tcp.challengeAckWindowStart >= 1_000_000) {
-    tcp.challengeAckWindowStart = now;
-    tcp.challengeAckCount = 0;
+/**
+ * RFC 5961 §7 ACK throttling for one connection: may an ACK answering an unacceptable segment (a
+ * challenge ACK, or an ACK for an ACK outside [SND.UNA - MAX.SND.WND, SND.MAX]) go now? Without it
+ * two ends that disagree on the sequence space ACK each other's ACKs forever. Counts
+ * tcps_challengeacks or tcps_challengeack_limited.
+ */
+export function tcpChallengeAckAllowed(tcp: Tcp, tp: Tcpcb, now: Instant): boolean {
+  const p = tcp.profile;
+  const st = tcp.stats;
+  const limit = p.challengeAckLimit;
+  const winMs = p.challengeAckWindowMs;
+  let ok: boolean;
+  if (p.challengeAckPolicy === 'xnu') {
+    // XNU tcp_is_ack_ratelimited, in tcp_now ms ticks: the first ACK once a window has run out
+    // opens the next one and always goes; then up to the limit.
+    const last = tp.t_challengeack_last;
+    if (last < 0 || Math.floor(now / 1000) - Math.floor(last / 1000) >= winMs) {
+      tp.t_challengeack_last = now;
+      tp.t_challengeack_count = 0;
+      ok = true;
+    } else {
+      ok = tp.t_challengeack_count < limit;
+    }
+    if (ok) tp.t_challengeack_count++;
+  } else if (winMs <= 0 || limit <= 0) {
+    // FreeBSD tcp_send_challenge_ack: "ACK war protection is disabled".
+    ok = true;
+  } else {
+    // FreeBSD: a new epoch starts with the first ACK after the previous one ended.
+    const last = tp.t_challengeack_last;
+    if (last < 0 || last + winMs * 1000 < now) {
+      tp.t_challengeack_last = now;
+      tp.t_challengeack_count = 0;
+    }
+    ok = tp.t_challengeack_count < limit;
+    if (ok) tp.t_challengeack_count++;
   }
-  if (tcp.challengeAckCount >= limit) {
-    tcp.stats.tcps_challengeack_limited++;
-    return false;
-  }
-  tcp.challengeAckCount++;
-  tcp.stats.tcps_challengeacks++;
-  return true;
+  if (ok) st.tcps_challengeacks++;
+  else st.tcps_challengeack_limited++;
+  return ok;
 }
 
-/** Sends a challenge ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> when the rate limit allows. */
+/** Sends a challenge ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> when the connection's limit allows. */
 export function tcpChallengeAck(tcp: Tcp, tp: Tcpcb, now: Instant): void {
-  if (tcpChallengeAckAllowed(tcp, now)) tcpRespondTp(tcp, tp, tp.snd_nxt, tp.rcv_nxt, TH_ACK, now);
+  if (tcpChallengeAckAllowed(tcp, tp, now)) tcpRespondTp(tcp, tp, tp.snd_nxt, tp.rcv_nxt, TH_ACK, now);
 }
 
 /**

@@ -127,7 +127,13 @@ const MAPPED: Readonly<Record<string, Mapped>> = {
   'net.inet.tcp.persmax': num('persistMaxMs', 1, INT_MAX),
   'net.inet.tcp.reass.maxqueuelen': num('reassMaxSegments', 0, INT_MAX),
   'net.inet.icmp.icmplim': num('rstRateLimit', 0, INT_MAX),
+  // RFC 5961 §7 per-connection ACK throttling: XNU's limit and FreeBSD's ack-war pair set the same
+  // two fields (profile.challengeAckPolicy says how they are applied).
   'net.inet.tcp.challengeack_limit': num('challengeAckLimit', 0, INT_MAX),
+  'net.inet.tcp.ack_war_cnt': num('challengeAckLimit', 0, INT_MAX),
+  'net.inet.tcp.ack_war_timewindow': num('challengeAckWindowMs', 0, INT_MAX),
+  // XNU sysctl_msec_to_ticks refuses values below one tick: once set it cannot go back to 0.
+  'net.inet.tcp.max_persist_timeout': num('maxPersistTimeoutMs', 1, INT_MAX),
   'net.inet.tcp.maxseg_unacked': num('maxsegUnacked', 1, INT_MAX),
   // XNU tcp_timer.c: an int tested for truth (FreeBSD's 2 and 3, one family only, read as on).
   'net.inet.tcp.pmtud_blackhole_detection': {

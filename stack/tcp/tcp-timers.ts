@@ -1,6 +1,6 @@
 // TCP timers (bsd/netinet/tcp_timer.c): retransmission (RFC 6298, Karn, backoff, SYN backoff,
 // ETIMEDOUT, PMTU black-hole detection in tcp-pmtud-blackhole.ts), persist (zero-window probes
-// with backoff between persistMinMs and persistMaxMs), keepalive and connection-establishment
+// with backoff between persistMinMs and persistMaxMs, dropped when the peer stays silent), keepalive and connection-establishment
 // (keep-init) timeout, 2*MSL / FIN_WAIT_2, delayed ACK, and the tail loss probe timeout (handled
 // in tcp-tlp.ts).
 //
@@ -15,6 +15,7 @@ import { ETIMEDOUT } from '../socket/errno.js';
 import { TH_ACK } from '../wire/tcp.js';
 import { seqAdd } from '../wire/seq.js';
 import type { Tcp } from './tcp.js';
+import type { TcpProfile } from './tcp-profile.js';
 import {
   TCPS_CLOSE_WAIT, TCPS_ESTABLISHED, TCPS_FIN_WAIT_2, TCPS_SYN_SENT, TCPS_TIME_WAIT,
 } from './tcp-fsm.js';
@@ -65,9 +66,13 @@ export const keepInitUs = (tcp: Tcp, tp: Tcpcb): number => (tp.t_keepinit > 0 ? 
 /**
  * tcp_setpersist: arms the persist timer at the base RTO times the backoff multiplier for the
  * probe count, clamped to [persistMinMs, persistMaxMs] (TCPT_RANGESET with TCPTV_PERSMIN/MAX).
+ * When probing starts with a max_persist_timeout, the deadline t_persist_stop is set.
  */
 export function tcpSetPersist(tcp: Tcp, tp: Tcpcb, now: Instant): void {
   const p = tcp.profile;
+  if (tp.t_persist_timeout !== 0 && !tcpTimerArmed(tp, TT_PERSIST) && tp.t_persist_stop === 0) {
+    tp.t_persist_stop = now + tp.t_persist_timeout * 1000;
+  }
   const table = p.backoff;
   const i = tp.t_persistshift < table.length ? tp.t_persistshift : table.length - 1;
   let t = tp.rtt.baseRtoUs() * (table[i] ?? 1);
@@ -176,9 +181,32 @@ function tcpTimerRexmt(tcp: Tcp, tp: Tcpcb, now: Instant): void {
   tcpOutput(tcp, tp, now);
 }
 
-/** Persist timeout: back off and force one byte into the zero window (a window probe). */
+/** tcp_totbackoff: the sum of the RTO multipliers up to maxRxtShift (XNU 511, FreeBSD 2559). */
+export function tcpTotBackoff(p: TcpProfile): number {
+  let sum = 0;
+  for (let i = 0; i <= p.maxRxtShift && i < p.backoff.length; i++) sum += p.backoff[i]!;
+  return sum;
+}
+
+/**
+ * Persist timeout: back off and force one byte into the zero window (a window probe). XNU
+ * tcp_timers TCPT_PERSIST drops the connection (tcps_persistdrop, ETIMEDOUT) instead once the
+ * backoff is full and nothing has come from the peer for tcp_maxpersistidle or the base RTO times
+ * tcp_totbackoff, or at the max_persist_timeout deadline; FreeBSD also after persistClosedDropMs
+ * of silence once the socket is closed. A live peer's replies to the probes keep t_rcvtime fresh.
+ */
 function tcpTimerPersist(tcp: Tcp, tp: Tcpcb, now: Instant): void {
+  const p = tcp.profile;
   tcp.stats.tcps_persisttimeo++;
+  const idle = now - tp.t_rcvtime;
+  if ((tp.t_persistshift >= p.maxRxtShift &&
+       (idle >= p.maxPersistIdleMs * 1000 || idle >= tp.rtt.baseRtoUs() * tcpTotBackoff(p))) ||
+      (tp.t_persist_stop !== 0 && tp.t_persist_stop <= now) ||
+      (p.persistClosedDropMs > 0 && tp.t_state > TCPS_CLOSE_WAIT && idle >= p.persistClosedDropMs * 1000)) {
+    tcp.stats.tcps_persistdrop++;
+    tcpDrop(tcp, tp, ETIMEDOUT, now);
+    return;
+  }
   tcpSetPersist(tcp, tp, now);
   tp.t_flags |= TF_FORCEDATA;
   tcpOutput(tcp, tp, now);

@@ -204,14 +204,25 @@ export class Tcpcb implements TimerTarget, CcConn {
   t_rcvtime: Instant = 0;
   /** Last time data was sent when the connection was idle (µs). */
   t_sndtime: Instant = 0;
-  /** Persist backoff shift. */
+  /** Persist backoff shift (XNU and FreeBSD reuse t_rxtshift, which persist leaves alone here). */
   t_persistshift = 0;
+  /** XNU t_persist_timeout: net.inet.tcp.max_persist_timeout when the tcpcb was made (ms, 0 = none). */
+  t_persist_timeout = 0;
+  /** XNU t_persist_stop: when a connection still probing a zero window is dropped (µs, 0 = none). */
+  t_persist_stop: Instant = 0;
   /** Keepalive probes sent without answer. */
   t_keepprobes = 0;
   /** Segments received since the last ACK we sent (delayed-ACK policy). */
   t_unacksegs = 0;
   /** Full-sized segments received in a row (xnu-stretch: bulk-transfer detection). */
   t_rcvbulk = 0;
+  /**
+   * RFC 5961 §7 ACK throttling (XNU t_challengeack_last / t_challengeack_count; FreeBSD
+   * t_challenge_ack_end / _cnt): when the current window began (µs, -1 = none yet) and how many
+   * rate-limited ACKs it has let through.
+   */
+  t_challengeack_last: Instant = -1;
+  t_challengeack_count = 0;
   /** Last soft error (ICMP unreachable...), reported if the connection times out. */
   t_softerror = 0;
   /** When the connection-establishment timer was started (µs). */

@@ -1,6 +1,6 @@
 // Tcp: the TCP protocol object of one stack (XNU's tcbinfo + tcp protosw + the tcp_* globals).
-// Owns the PCB table, the counters, the profile, the ISN generator, the stack-wide challenge-ACK
-// budget and the per-stack scratch objects the hot path reuses (no allocation per segment).
+// Owns the PCB table, the counters, the profile, the ISN generator and the per-stack scratch
+// objects the hot path reuses (no allocation per segment).
 //
 // ingress: ip input → Tcp.input → tcp-input.ts (validate, lookup) → tcp-input-listen.ts (LISTEN),
 //          tcp-input-synsent.ts (SYN_SENT), tcp-input-sync.ts (RFC 9293 §3.10.7.4 checks, ACK),
@@ -65,9 +65,6 @@ export class Tcp implements IpProtocol, TcpcbOwner {
   readonly tfo: TfoServer;
 
   // ---- stack-wide state (no module-level state: two stacks never share these) ----
-  /** RFC 5961 §7: challenge ACKs sent in the current one-second window, and its start (µs). */
-  challengeAckCount = 0;
-  challengeAckWindowStart: Instant = -1;
   /** mbstat drops seen at the last tcp_drain check (a change means the pool ran short). */
   poolDropsSeen = 0;
   /** badport_bandlim: RSTs answered in the current one-second window, and its start (µs). */

@@ -286,7 +286,7 @@ describe('RFC 5961 blind-attack defences', () => {
     stillWorks(f);
   });
 
-  it(`challenge ACKs are rate limited stack-wide (profile challengeAckLimit per second) (seed ${BASE_SEED + 315})`, () => {
+  it(`challenge ACKs are rate limited per connection (profile challengeAckLimit per second) (seed ${BASE_SEED + 315})`, () => {
     const f = fixture(BASE_SEED + 315);
     const d = delta(f, () => {
       for (let i = 0; i < 30; i++) f.h.inject(onConn(f, { flags: TH_RST, seq: (f.rcvNxt + 1000 + i) >>> 0, ack: 0 }));

@@ -78,7 +78,7 @@ describe('RFC 5961 §3: RST', () => {
 });
 
 describe('RFC 5961 §4/§7: SYN in a synchronized state, rate limit', () => {
-  it('answers each SYN with a challenge ACK, at most challengeAckLimit per second stack-wide', () => {
+  it('answers each SYN with a challenge ACK, at most challengeAckLimit per second on the connection', () => {
     const c = established();
     for (let i = 0; i < 12; i++) c.h.inject({ flags: TH.SYN, seq: c.snd + 5 + i });
     const acks = c.h.take();
