@@ -28,6 +28,7 @@ import { AF_INET, AF_INET6, IPPROTO_UDP, SOCK_DGRAM } from '../stack/socket/cons
 import type { Stack } from '../stack/stack.js';
 import type { IpFamily } from '../stack/wire/ip-addr.js';
 import type { Instant } from '../stack/time/instant.js';
+import { ChargenChecker, ExpectedBytes, ModPatternChecker, PATTERN_MOD } from './stream-checks.js';
 
 export const CHECK_NAMES = [
   'ping', 'udp-echo', 'udp-discard', 'tcp-echo', 'tcp-discard', 'tcp-chargen',
@@ -97,9 +98,6 @@ type Outcome = { ok: boolean; bytes: number; detail: string };
 const fail = (bytes: number, detail: string): Outcome => ({ ok: false, bytes, detail });
 const latin1 = new TextDecoder('latin1');
 const HTTP_PORT = SERVICE_PORTS.http.tcp!;
-const PATTERN_MOD = 251;
-/** RFC 864: lines of 72 characters from the 95 printable ones, each line starting one further, CRLF. */
-const CHARGEN_LINE = 72, CHARGEN_CHARS = 95;
 /** Body of the second keep-alive request: GET /bytes/KEEPALIVE_BYTES. */
 const KEEPALIVE_BYTES = 1000;
 
@@ -415,60 +413,4 @@ export function seededBytes(n: number, seed: number): Uint8Array {
     for (let j = 0; j < 4 && i + j < n; j++) b[i + j] = (s >>> (8 * j)) & 0xff;
   }
   return b;
-}
-
-/** Compares a received stream with the chunks pushed (what was sent, in order). */
-class ExpectedBytes {
-  mismatchAt = -1;
-  private readonly q: Uint8Array[] = [];
-  private off = 0;
-  private pos = 0;
-  push(b: Uint8Array): void { this.q.push(b); }
-  check(d: Uint8Array): void {
-    for (let i = 0; i < d.length; i++, this.pos++) {
-      const head = this.q[0];
-      if (head === undefined || head[this.off] !== d[i]) {
-        if (this.mismatchAt < 0) this.mismatchAt = this.pos;
-        return;
-      }
-      if (++this.off === head.length) { this.q.shift(); this.off = 0; }
-    }
-  }
-}
-
-/** Checks a body against byte i = i mod 251 (the http service's /bytes/N). */
-class ModPatternChecker {
-  mismatchAt = -1;
-  check(b: Uint8Array, off: number): void {
-    if (this.mismatchAt >= 0) return;
-    let v = off % PATTERN_MOD;
-    for (let i = 0; i < b.length; i++) {
-      if (b[i] !== v) { this.mismatchAt = off + i; return; }
-      if (++v === PATTERN_MOD) v = 0;
-    }
-  }
-}
-
-/**
- * Checks a stream against RFC 864's pattern, computed here independently of the server: line L
- * (from 0) holds the 72 characters 32 + (L + i) mod 95, then CR LF.
- */
-class ChargenChecker {
-  mismatchAt = -1;
-  private pos = 0;
-  private line = 0;
-  private col = 0;
-  check(b: Uint8Array): void {
-    for (let i = 0; i < b.length; i++) {
-      if (this.mismatchAt < 0) {
-        const want = this.col < CHARGEN_LINE ? 32 + ((this.line + this.col) % CHARGEN_CHARS) : this.col === CHARGEN_LINE ? 13 : 10;
-        if (b[i] !== want) this.mismatchAt = this.pos + i;
-      }
-      if (++this.col === CHARGEN_LINE + 2) {
-        this.col = 0;
-        if (++this.line === CHARGEN_CHARS) this.line = 0;
-      }
-    }
-    this.pos += b.length;
-  }
 }

@@ -29,6 +29,14 @@ export const ICMP_ERROR_MAX = 576;
 export const IP_MIN_MTU = 68;
 /** Our floor for a path MTU guessed from an implausible report (RFC 791: every host takes 576). */
 export const IP_GUESS_FLOOR = 576;
+/**
+ * The smallest reported next-hop MTU we take as is. RFC 1191 only forbids going below 68, but an
+ * unauthenticated needfrag can be forged (RFC 5927 §7): 4.4BSD and XNU (tcp_handle_msgsize) never
+ * learn an MTU below max(296, tcp_minmss + 40) and Linux none below min_pmtu (552). A smaller
+ * one would leave every DF datagram towards dst undeliverable (TCP does not make segments that
+ * small), so it counts as implausible like a report of 0.
+ */
+export const IP_PMTU_MIN = 296;
 /** RFC 792: a quote holds the original IP header plus at least 64 bits of its data (BSD ICMP_ADVLENMIN). */
 const QUOTE_MIN_DATA = 8;
 
@@ -178,10 +186,10 @@ function icmpCtlInput(ip: IpLayer, m: Mbuf, info: IpInputInfo, type: number, cod
 
 /**
  * RFC 1191: lowers the path MTU towards `dst` from a fragmentation-needed message quoting a
- * datagram of `qLen` bytes we sent from `src`. A report of at least 68 and below qLen is taken
- * as is. Anything else (0 from a pre-RFC 1191 router, < 68, or not below the quoted length) is
- * implausible: we guess the next plateau below qLen (RFC 1191 §5), but not below 576. The result
- * never exceeds the route MTU and only ever lowers the estimate.
+ * datagram of `qLen` bytes we sent from `src`. A report of at least IP_PMTU_MIN (296) and below
+ * qLen is taken as is. Anything else (0 from a pre-RFC 1191 router, below 296, or not below the
+ * quoted length) is implausible: we guess the next plateau below qLen (RFC 1191 §5), but not below
+ * 576. The result never exceeds the route MTU and only ever lowers the estimate.
  */
 function updatePmtu4(ip: IpLayer, src: IpAddr, dst: IpAddr, reported: number, qLen: number, now: Instant): void {
   if (lowerPathMtu(ip, src, dst, pmtuCandidate4(reported, qLen), now)) ip.icmpstat.icps_pmtuchanged++;
@@ -190,7 +198,7 @@ function updatePmtu4(ip: IpLayer, src: IpAddr, dst: IpAddr, reported: number, qL
 
 /** The MTU a fragmentation-needed message asks for (see updatePmtu4), before capping at the route MTU. */
 function pmtuCandidate4(reported: number, qLen: number): number {
-  return reported >= IP_MIN_MTU && reported < qLen ? reported : Math.max(IP_GUESS_FLOOR, plateauBelow(qLen));
+  return reported >= IP_PMTU_MIN && reported < qLen ? reported : Math.max(IP_GUESS_FLOOR, plateauBelow(qLen));
 }
 
 /**
