@@ -47,7 +47,7 @@ export {
 // IPPROTO_TCP option names (stack/tcp/tcp-usrreq.ts)
 export {
   TCP_NODELAY, TCP_MAXSEG, TCP_NOPUSH, TCP_NOOPT, TCP_KEEPALIVE, TCP_CONNECTIONTIMEOUT, TCP_KEEPINTVL,
-  TCP_KEEPCNT, TCP_NOTSENT_LOWAT, TCP_FASTOPEN,
+  TCP_KEEPCNT, TCP_NOTSENT_LOWAT, TCP_FASTOPEN, PERSIST_TIMEOUT,
 } from '../stack/index.js';
 
 // ---- address families and socket types the stack does not define (bsd/sys/socket.h) ----

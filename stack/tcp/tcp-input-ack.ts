@@ -70,6 +70,18 @@ export function tcpEstablished(tcp: Tcp, tp: Tcpcb, now: Instant): void {
   if (tcpTfoEstablished(tcp, tp) && tp.so !== null) soisconnected(tp.so);
 }
 
+/**
+ * XNU TCP_RESET_REXMT_STATE (bsd/netinet/tcp_var.h): t_rxtshift = 0, t_rxtstart = 0 (and MPTCP's
+ * subflow state, none here). XNU's t_rxtshift is also the persist backoff, kept apart here in
+ * t_persistshift, so both restart. The macro leaves t_rxtcur alone: process_ACK recomputes it
+ * after (RttEstimator.rexmtValUs), the header-prediction path keeps it.
+ */
+export function tcpResetRexmtState(tp: Tcpcb): void {
+  tp.t_rxtshift = 0;
+  tp.t_rxtstart = 0;
+  tp.t_persistshift = 0;
+}
+
 /** RFC 7323 §4.1 RTTM: the RTT a TSecr echoes, in µs (ms resolution), or -1 when unusable. */
 export function tsRttUs(tp: Tcpcb, tsecr: number, now: Instant): number {
   const d = (tcpTsval(tp, now) - tsecr) | 0;
@@ -103,9 +115,9 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
       st.tcps_rttupdated++;
     }
     tp.t_rtttime = -1;
-    tp.t_rxtshift = 0;
-    tp.t_rxtstart = 0;
-    tp.t_rxtcur = tp.rtt.rtoUs();
+    // XNU reaches process_ACK with t_state already ESTABLISHED: the slop applies.
+    tcpResetRexmtState(tp);
+    tp.t_rxtcur = tp.rtt.rexmtValUs(true);
     if (tp.snd_una === tp.snd_max) tcpClearTimer(tp, TT_REXMT);
     tcpEstablished(tcp, tp, now);
     if ((tp.t_flags & TF_CLOSED) !== 0) {
@@ -160,8 +172,6 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
 
   // ---- new data acknowledged ----
   const acked = seqSub(c.ack, tp.snd_una);
-  // XNU process_ACK, TCP_RESET_REXMT_STATE: this restarts a persist backoff (XNU's t_rxtshift).
-  tp.t_persistshift = 0;
   // XNU tcp_bad_rexmt_check: an ACK for data sent before the first RTO of this episode means the
   // timeout was spurious; undo it (its RTT includes the delay that caused it: not sampled).
   const badRexmt = tp.t_rxtshift > 0 && tcpDetectBadRexmt(tcp, tp, tp.t_rxtstart, now);
@@ -201,11 +211,8 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
   // RTT (RFC 7323 §4.1 RTTM with TSecr; otherwise the timed segment, Karn's rule via t_rtttime).
   let sampled = false;
   if (badRexmt) {
-    // XNU sets TF_RECOMPUTE_RTT and t_rtttime = 0 instead of sampling; the backoff ends.
+    // XNU sets TF_RECOMPUTE_RTT and t_rtttime = 0 instead of sampling.
     tp.t_rtttime = -1;
-    tp.t_rxtshift = 0;
-    tp.t_rxtstart = 0;
-    tp.t_rxtcur = tp.rtt.rtoUs();
   } else if (tp.t_rtttime >= 0 && seqGt(c.ack, tp.t_rtseq)) {
     tp.rtt.sample(now - tp.t_rtttime);
     tp.t_rtttime = -1;
@@ -217,12 +224,12 @@ export function tcpInputAck(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): number 
       sampled = true;
     }
   }
-  if (sampled) {
-    st.tcps_rttupdated++;
-    tp.t_rxtshift = 0;
-    tp.t_rxtstart = 0;
-    tp.t_rxtcur = tp.rtt.rtoUs();
-  }
+  if (sampled) st.tcps_rttupdated++;
+  // XNU process_ACK: every ACK of new data ends the backoff, whether or not Karn's rule allowed a
+  // sample, and recomputes the RTO from the (possibly unchanged) estimator. tcp_xmit_timer's own
+  // RANGESET (floor max(t_rttmin, rtt + 2)) is overwritten by this one (floor t_rttmin).
+  tcpResetRexmtState(tp);
+  tp.t_rxtcur = tp.rtt.rexmtValUs(tp.t_state >= TCPS_ESTABLISHED);
 
   // RFC 6298 §5.2/5.3: everything acked → stop the timer (and XNU's PTO); else restart it.
   if (c.ack === tp.snd_max) {

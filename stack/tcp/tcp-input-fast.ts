@@ -27,7 +27,7 @@ import { SACK_DUPTHRESH } from './tcp-sack.js';
 import { tcpClearTimer, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
 import { tcpOutput } from './tcp-output.js';
 import { tcpSbdrop } from './tcp-sndbuf.js';
-import { tsRttUs } from './tcp-input-ack.js';
+import { tcpResetRexmtState, tsRttUs } from './tcp-input-ack.js';
 import { tcpDeliver } from './tcp-input-data.js';
 import { tcpDelayAck } from './tcp-delack.js';
 import { tcpRcvbufGrow } from './tcp-sbauto.js';
@@ -79,14 +79,14 @@ export function tcpHeaderPrediction(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant):
       }
     }
     if (sampled) {
+      // XNU tcp_xmit_timer: TCPT_RANGESET(t_rxtcur, TCP_REXMTVAL, max(t_rttmin, rtt + 2), ..., slop).
       st.tcps_rttupdated++;
-      tp.t_rxtshift = 0;
-      tp.t_rxtstart = 0;
       tp.t_rxtcur = tp.rtt.rtoUs();
     }
     const acked = seqSub(c.ack, tp.snd_una);
-    // XNU TCP_RESET_REXMT_STATE: new data acknowledged restarts a persist backoff (its t_rxtshift).
-    tp.t_persistshift = 0;
+    // XNU TCP_RESET_REXMT_STATE, sample or not (here t_rxtshift is already 0; it also restarts a
+    // persist backoff). Unlike process_ACK, XNU's header prediction does not recompute t_rxtcur.
+    tcpResetRexmtState(tp);
     st.tcps_rcvackpack++;
     st.tcps_rcvackbyte += acked;
     // The congestion controller sees the ACK before snd_una moves (XNU congestion_avd).

@@ -37,7 +37,7 @@ import { keepIdleUs, keepInitUs, tcpClearTimer, tcpSetTimer } from './tcp-timers
 import { tcpOutput } from './tcp-output.js';
 import { tcpInputSync, tcpRcvWnd } from './tcp-input-sync.js';
 import { IPTOS_ECN_CE, IPTOS_ECN_MASK, tcpEcnInputSegment, tcpEcnInputSyn, tcpEcnInputSynAck } from './tcp-ecn.js';
-import { tcpEstablished } from './tcp-input-ack.js';
+import { tcpEstablished, tcpResetRexmtState } from './tcp-input-ack.js';
 import { tcpDeliver, tcpInputStep6 } from './tcp-input-data.js';
 import { tcpTfoSyn } from './tcp-fastopen.js';
 
@@ -462,8 +462,10 @@ function tcpInputSynSent(tcp: Tcp, tp: Tcpcb, m: Mbuf, now: Instant): void {
     st.tcps_rttupdated++;
     tp.t_rtttime = -1;
   }
-  tp.t_rxtshift = 0;
-  tp.t_rxtcur = tp.rtt.rtoUs();
+  // XNU goes on to process_ACK with t_state ESTABLISHED (or FIN_WAIT_1): TCP_RESET_REXMT_STATE and
+  // TCPT_RANGESET(t_rxtcur, TCP_REXMTVAL, t_rttmin, TCPTV_REXMTMAX, slop), sample or not.
+  tcpResetRexmtState(tp);
+  tp.t_rxtcur = tp.rtt.rexmtValUs(true);
   if (tp.snd_una === tp.snd_max) tcpClearTimer(tp, TT_REXMT);
   tcpEstablished(tcp, tp, now);
   tp.t_flags |= TF_ACKNOW;

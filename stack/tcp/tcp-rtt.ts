@@ -86,18 +86,31 @@ export class RttEstimator {
   }
 
   /**
+   * The RTO XNU's process_ACK recomputes on every ACK of new data, after tcp_compute_rtt and
+   * TCP_RESET_REXMT_STATE, sample or not (tcp_input.c):
+   *   TCPT_RANGESET(t_rxtcur, TCP_REXMTVAL(tp), t_rttmin, TCPTV_REXMTMAX, TCP_ADD_REXMTSLOP(tp))
+   * i.e. clamp(baseRtoUs() + (addSlop ? rexmtSlop : 0), rtoMin, rtoMax): the floor is t_rttmin, not
+   * tcp_xmit_timer's max(t_rttmin, rtt + 2). Before any sample TCP_REXMTVAL is TCPTV_RTOBASE (XNU's
+   * initial t_rttvar), here rtoInitial. TCP_ADD_REXMTSLOP is t_state >= ESTABLISHED: the caller's.
+   */
+  rexmtValUs(addSlop: boolean): number {
+    return Math.round(this.clamp(this.baseRtoUs() + (addSlop ? this.slopUs : 0), this.rtoMinUs));
+  }
+
+  /**
    * The RTO for retransmission number `shift` (t_rxtshift, 0 = first transmission) with a backoff
    * table (profile.backoff or profile.synBackoff). XNU tcp_timers:
    *   rexmt = TCP_REXMTVAL(tp) * backoff[t_rxtshift];
    *   TCPT_RANGESET(t_rxtcur, rexmt, t_rttmin, TCPTV_REXMTMAX, slop)
    * so the multiplier applies to the base RTO and the slop is added once, after it; the result is
-   * clamped to [rtoMin, rtoMax]. A shift past the table uses its last entry. No slop before any sample.
+   * clamped to [rtoMin, rtoMax]. A shift past the table uses its last entry. `addSlop` is XNU's
+   * TCP_ADD_REXMTSLOP (t_state >= ESTABLISHED, the caller's); without it, no slop before any sample.
    */
-  backoffUs(shift: number, table: readonly number[]): number {
+  backoffUs(shift: number, table: readonly number[], addSlop: boolean = this.samples !== 0): number {
     const n = table.length;
     const i = shift <= 0 || n === 0 ? 0 : shift < n ? shift : n - 1;
     const mult = n === 0 ? 1 : table[i]!;
-    const slop = this.samples === 0 ? 0 : this.slopUs;
+    const slop = addSlop ? this.slopUs : 0;
     return Math.round(this.clamp(this.baseRtoUs() * mult + slop, this.rtoMinUs));
   }
 

@@ -152,7 +152,9 @@ function tcpTimerRexmt(tcp: Tcp, tp: Tcpcb, now: Instant): void {
   }
   // XNU tcp_timers (TCPT_REXMT): tcp_syn_backoff only in SYN_SENT; a SYN-ACK (SYN_RECEIVED)
   // backs off on the regular tcp_backoff table like data (FreeBSD tcp_timer_rexmt alike).
-  tp.t_rxtcur = tp.rtt.backoffUs(tp.t_rxtshift, tp.t_state === TCPS_SYN_SENT ? p.synBackoff : p.backoff);
+  // TCPT_RANGESET(..., TCP_ADD_REXMTSLOP(tp)): the slop from ESTABLISHED on, sampled RTT or not.
+  tp.t_rxtcur = tp.rtt.backoffUs(tp.t_rxtshift, tp.t_state === TCPS_SYN_SENT ? p.synBackoff : p.backoff,
+    tp.t_state >= TCPS_ESTABLISHED);
   // XNU: "Check for potential Path MTU Discovery Black Hole" (after the backoff, before the rest).
   tcpPmtudRexmtTimeout(tcp, tp, now);
   // net.inet.tcp.rexmit_drop_options: a SYN that keeps going unanswered loses its options.

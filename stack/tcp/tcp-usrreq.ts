@@ -56,6 +56,12 @@ export const TCP_CONNECTIONTIMEOUT = 0x20;
 export const TCP_KEEPINTVL = 0x101;
 export const TCP_KEEPCNT = 0x102;
 export const TCP_NOTSENT_LOWAT = 0x201;
+/**
+ * Seconds a connection may keep probing a zero window before it is dropped, counted from the first
+ * probe (XNU tcp.h PERSIST_TIMEOUT, no TCP_ prefix; tp->t_persist_timeout, 0 = no limit, initially
+ * net.inet.tcp.max_persist_timeout).
+ */
+export const PERSIST_TIMEOUT = 0x40;
 /** Seconds of retransmission after which the connection is dropped (XNU tcp.h). */
 export const TCP_RXT_CONNDROPTIME = 0x80;
 /** Server TCP Fast Open on a listening socket, 0 or 1 (XNU tcp.h; tcp-fastopen.ts). */
@@ -440,6 +446,12 @@ export class TcpUsrreqs implements PrUsrreqs {
           tcpSetTimer(tcp, tp, TT_KEEP, now + keepInitUs(tcp, tp));
         }
         return 0;
+      case PERSIST_TIMEOUT:
+        // XNU: optval < 0 → EINVAL; t_persist_timeout = optval * TCP_RETRANSHZ. It applies from the
+        // next persist episode (tcp_setpersist sets t_persist_stop when probing starts).
+        if (v < 0 || v > MAX_TIME_SEC) return EINVAL;
+        tp.t_persist_timeout = v * 1000;
+        return 0;
       case TCP_RXT_CONNDROPTIME:
         // XNU: optval < 0 → EINVAL; t_rxt_conndroptime = optval * TCP_RETRANSHZ.
         if (v < 0 || v > MAX_TIME_SEC) return EINVAL;
@@ -486,6 +498,7 @@ export class TcpUsrreqs implements PrUsrreqs {
       case TCP_KEEPCNT: return sooptcopyoutInt(sopt, tp.t_keepcnt > 0 ? tp.t_keepcnt : p.keepCnt);
       case TCP_CONNECTIONTIMEOUT: return sooptcopyoutInt(sopt, Math.floor((tp.t_keepinit > 0 ? tp.t_keepinit : p.keepInitMs) / 1000));
       case TCP_NOTSENT_LOWAT: return sooptcopyoutInt(sopt, tp.t_notsent_lowat);
+      case PERSIST_TIMEOUT: return sooptcopyoutInt(sopt, Math.floor(tp.t_persist_timeout / 1000));
       case TCP_RXT_CONNDROPTIME: return sooptcopyoutInt(sopt, Math.floor(tp.t_rxt_conndroptime / 1000));
       case TCP_NOTIMEWAIT: return sooptcopyoutInt(sopt, tp.t_notimewait ? 1 : 0);
       case TCP_DISABLE_BLACKHOLE_DETECTION: return sooptcopyoutInt(sopt, tp.t_noblackhole ? 1 : 0);

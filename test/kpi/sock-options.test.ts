@@ -9,7 +9,7 @@ import {
   IPPROTO_TCP, IPV6_UNICAST_HOPS, IPV6_V6ONLY, IP_TOS, IP_TTL, MSG_OOB, SHUT_RDWR, SIOCATMARK, SOCK_DGRAM,
   SOCK_STREAM, SOL_SOCKET, SO_ACCEPTCONN, SO_BROADCAST, SO_DONTROUTE, SO_ERROR, SO_KEEPALIVE, SO_LINGER,
   SO_LINGER_SEC, SO_NOSIGPIPE, SO_NREAD, SO_NWRITE, SO_OOBINLINE, SO_RCVBUF, SO_RCVLOWAT, SO_RCVTIMEO,
-  SO_REUSEADDR, SO_REUSEPORT, SO_SNDBUF, SO_SNDLOWAT, SO_SNDTIMEO, SO_TYPE, TCP_CONNECTIONTIMEOUT,
+  SO_REUSEADDR, SO_REUSEPORT, SO_SNDBUF, SO_SNDLOWAT, SO_SNDTIMEO, SO_TYPE, TCP_CONNECTIONTIMEOUT, PERSIST_TIMEOUT,
   TCP_FASTOPEN, TCP_KEEPALIVE, TCP_KEEPCNT, TCP_KEEPINTVL, TCP_MAXSEG, TCP_NODELAY, TCP_NOTSENT_LOWAT,
   getsockoptInt, getsockoptLinger, getsockoptTimeval, newMsghdr, readSockoptInt, setsockoptInt,
   setsockoptLinger, setsockoptTimeval, sock_getsockopt, sock_ioctl, sock_isnonblocking, sock_send,
@@ -175,6 +175,20 @@ describe('IPPROTO_TCP', () => {
     expect(setsockoptInt(s, IPPROTO_TCP, TCP_FASTOPEN, 1)).toBe(EINVAL);
     expect(setsockoptInt(s, IPPROTO_TCP, 0x7777, 1)).toBe(ENOPROTOOPT);
     expect(sock_setsockopt(s, IPPROTO_TCP, TCP_NODELAY, new Uint8Array(2), 2)).toBe(EINVAL);
+  });
+
+  it('PERSIST_TIMEOUT (0x40): seconds, default 0 (net.inet.tcp.max_persist_timeout), < 0 EINVAL, short value EINVAL', () => {
+    const kw = kpiWorld();
+    const s = sock(kw.ka);
+    expect(PERSIST_TIMEOUT).toBe(0x40);
+    expect(geti(s, IPPROTO_TCP, PERSIST_TIMEOUT)).toBe(0);
+    expect(sock_setsockopt(s, IPPROTO_TCP, PERSIST_TIMEOUT, sockoptInt(30), 4)).toBe(0);
+    expect(geti(s, IPPROTO_TCP, PERSIST_TIMEOUT)).toBe(30);
+    expect(setsockoptInt(s, IPPROTO_TCP, PERSIST_TIMEOUT, -1)).toBe(EINVAL);
+    expect(geti(s, IPPROTO_TCP, PERSIST_TIMEOUT)).toBe(30);
+    expect(sock_setsockopt(s, IPPROTO_TCP, PERSIST_TIMEOUT, new Uint8Array(2), 2)).toBe(EINVAL);
+    expect(setsockoptInt(s, IPPROTO_TCP, PERSIST_TIMEOUT, 0)).toBe(0);
+    expect(geti(s, IPPROTO_TCP, PERSIST_TIMEOUT)).toBe(0);
   });
 
   it('TCP_MAXSEG can only lower the MSS; after a reset, ECONNRESET', async () => {

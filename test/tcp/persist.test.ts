@@ -11,8 +11,11 @@ import type { Out } from './harness.js';
 import { accept, listenOn, recv, send } from './helpers.js';
 import type { Socket } from '../../stack/socket/socket.js';
 import { soclose } from '../../stack/socket/so-ops.js';
-import { ETIMEDOUT } from '../../stack/socket/errno.js';
-import { tcpcbOf } from '../../stack/tcp/tcp-usrreq.js';
+import { EINVAL, ETIMEDOUT } from '../../stack/socket/errno.js';
+import { sogetopt, sosetopt } from '../../stack/socket/so-options.js';
+import { SockOpt, readInt, sooptInt } from '../../stack/socket/sockopt.js';
+import { IPPROTO_TCP } from '../../stack/socket/constants.js';
+import { PERSIST_TIMEOUT, tcpcbOf } from '../../stack/tcp/tcp-usrreq.js';
 import { TCPS_FIN_WAIT_1 } from '../../stack/tcp/tcp-fsm.js';
 import { TT_PERSIST } from '../../stack/tcp/tcp-var.js';
 import { tcpTotBackoff } from '../../stack/tcp/tcp-timers.js';
@@ -39,6 +42,13 @@ function zeroWindow(profile: TcpProfile = XNU_PROFILE, rttMs = 0): Conn {
   expect(so).not.toBeNull();
   h.take();
   return { h, so, rcv: (synack.seq + 1) >>> 0, snd: PEER_ISS + 1 };
+}
+
+const setInt = (so: Socket, name: number, v: number): number => sosetopt(so, SockOpt.set(IPPROTO_TCP, name, sooptInt(v)));
+function getInt(so: Socket, name: number): number {
+  const o = SockOpt.get(IPPROTO_TCP, name, 4);
+  expect(sogetopt(so, o)).toBe(0);
+  return readInt(o.result(), 0);
 }
 
 const sysctl = (p: TcpProfile, name: string, v: number): TcpProfile => {
@@ -166,6 +176,39 @@ describe('persist deadlines', () => {
     expect(send(c.so, new Uint8Array(50), c.h.now).e).toBe(0);
     c.h.poll();
     expect(tcpcbOf(c.so)!.t_persist_stop).toBe(c.h.now + 12_000_000);
+    expect(c.h.stats.tcps_persistdrop).toBe(0);
+  });
+
+  it('PERSIST_TIMEOUT (XNU tcp.h 0x40, seconds) sets this connection\'s deadline; < 0 is EINVAL', () => {
+    const c = zeroWindow();
+    const tp = tcpcbOf(c.so)!;
+    // XNU tcp_ctloutput: get returns t_persist_timeout / TCP_RETRANSHZ; the default sysctl is 0.
+    expect(PERSIST_TIMEOUT).toBe(0x40);
+    expect(getInt(c.so, PERSIST_TIMEOUT)).toBe(0);
+    expect(setInt(c.so, PERSIST_TIMEOUT, -1)).toBe(EINVAL);
+    expect(tp.t_persist_timeout).toBe(0);
+    expect(setInt(c.so, PERSIST_TIMEOUT, 12)).toBe(0);
+    expect(tp.t_persist_timeout).toBe(12_000);
+    expect(getInt(c.so, PERSIST_TIMEOUT)).toBe(12);
+    expect(send(c.so, new Uint8Array(100), c.h.now).e).toBe(0);
+    c.h.poll();
+    // As with the sysctl: probes at 5 and 10 s (answered), the 15-s timeout is past the 12-s deadline.
+    expect(tp.t_persist_stop).toBe(c.h.now + 12_000_000);
+    const out = run(c, 20_000, (o) => c.h.inject({ flags: TH.ACK, seq: c.snd, ack: o.seq, win: 0 }));
+    expect(out.map((o) => [o.atMs, o.payload.length, o.flags & TH.RST])).toEqual([[5000, 1, 0], [10_000, 1, 0], [15_000, 0, TH.RST]]);
+    expect(c.h.stats.tcps_persistdrop).toBe(1);
+    expect(c.so.so_error).toBe(ETIMEDOUT);
+  });
+
+  it('PERSIST_TIMEOUT 0 lifts the sysctl\'s deadline for this connection; the sysctl value reads back in seconds', () => {
+    const c = zeroWindow(sysctl(XNU_PROFILE, 'net.inet.tcp.max_persist_timeout', 12_500));
+    expect(getInt(c.so, PERSIST_TIMEOUT)).toBe(12); // 12 500 ms: whole seconds, rounded down
+    expect(setInt(c.so, PERSIST_TIMEOUT, 0)).toBe(0);
+    expect(send(c.so, new Uint8Array(100), c.h.now).e).toBe(0);
+    c.h.poll();
+    expect(tcpcbOf(c.so)!.t_persist_stop).toBe(0);
+    const out = run(c, 30_000, (o) => c.h.inject({ flags: TH.ACK, seq: c.snd, ack: o.seq, win: 0 }));
+    expect(out.map((o) => [o.atMs, o.payload.length])).toEqual([5, 10, 15, 20, 25, 30].map((s) => [s * 1000, 1]));
     expect(c.h.stats.tcps_persistdrop).toBe(0);
   });
 
