@@ -47,7 +47,8 @@ export {
 // IPPROTO_TCP option names (stack/tcp/tcp-usrreq.ts)
 export {
   TCP_NODELAY, TCP_MAXSEG, TCP_NOPUSH, TCP_NOOPT, TCP_KEEPALIVE, TCP_CONNECTIONTIMEOUT, TCP_KEEPINTVL,
-  TCP_KEEPCNT, TCP_NOTSENT_LOWAT, TCP_FASTOPEN, PERSIST_TIMEOUT,
+  TCP_KEEPCNT, TCP_NOTSENT_LOWAT, TCP_FASTOPEN, PERSIST_TIMEOUT, TCP_RXT_CONNDROPTIME, TCP_ENABLE_ECN,
+  TCP_CONNECTION_INFO, TCP_NOTIMEWAIT,
 } from '../stack/index.js';
 
 // ---- address families and socket types the stack does not define (bsd/sys/socket.h) ----
@@ -68,17 +69,13 @@ export const SOCK_RDM = 4;
 export const SOCKADDR_STORAGE_LEN = 128;
 
 // ---- IPPROTO_TCP option names the stack does not implement (bsd/netinet/tcp.h, tcp_private.h) ----
-// Setting or getting them answers ENOPROTOOPT, as tcp_ctloutput does for an unknown name.
-
-export const TCP_RXT_CONNDROPTIME = 0x80;
+// Setting or getting them answers ENOPROTOOPT, as tcp_ctloutput does for an unknown name (the
+// implemented ones are re-exported from the stack above).
 export const TCP_RXT_FINDROP = 0x100;
 export const TCP_SENDMOREACKS = 0x103;
-export const TCP_ENABLE_ECN = 0x104;
-export const TCP_CONNECTION_INFO = 0x106;
 export const TCP_INFO = 0x200;
 export const TCP_ADAPTIVE_READ_TIMEOUT = 0x205;
 export const TCP_ADAPTIVE_WRITE_TIMEOUT = 0x207;
-export const TCP_NOTIMEWAIT = 0x208;
 
 /** Protocol limits (bsd/netinet/tcp.h): default MSS, minimum MSS, largest unscaled window, largest shift. */
 export const TCP_MSS = 512;

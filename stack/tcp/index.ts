@@ -12,7 +12,8 @@ export type { CongestionControl, CcConn, CcSignal } from './tcp-cc.js';
 export { ccByName, CC_NAMES } from './tcp-cc-registry.js';
 export {
   TCP_NODELAY, TCP_MAXSEG, TCP_NOPUSH, TCP_NOOPT, TCP_KEEPALIVE, TCP_CONNECTIONTIMEOUT, TCP_KEEPINTVL,
-  TCP_KEEPCNT, TCP_NOTSENT_LOWAT, TCP_FASTOPEN, PERSIST_TIMEOUT, tcpcbOf,
+  TCP_KEEPCNT, TCP_NOTSENT_LOWAT, TCP_FASTOPEN, PERSIST_TIMEOUT, TCP_RXT_CONNDROPTIME, TCP_ENABLE_ECN,
+  TCP_CONNECTION_INFO, TCP_NOTIMEWAIT, tcpcbOf,
 } from './tcp-usrreq.js';
 export { TCP_FASTOPEN_SERVER, TCP_FASTOPEN_CLIENT } from './tcp-fastopen.js';
 export { tcpEcnEnabled } from './tcp-ecn.js';
