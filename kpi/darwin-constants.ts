@@ -48,7 +48,7 @@ export {
 export {
   TCP_NODELAY, TCP_MAXSEG, TCP_NOPUSH, TCP_NOOPT, TCP_KEEPALIVE, TCP_CONNECTIONTIMEOUT, TCP_KEEPINTVL,
   TCP_KEEPCNT, TCP_NOTSENT_LOWAT, TCP_FASTOPEN, PERSIST_TIMEOUT, TCP_RXT_CONNDROPTIME, TCP_ENABLE_ECN,
-  TCP_CONNECTION_INFO, TCP_NOTIMEWAIT,
+  TCP_CONNECTION_INFO, TCP_INFO, TCP_NOTIMEWAIT,
 } from '../stack/index.js';
 
 // ---- address families and socket types the stack does not define (bsd/sys/socket.h) ----
@@ -73,7 +73,6 @@ export const SOCKADDR_STORAGE_LEN = 128;
 // implemented ones are re-exported from the stack above).
 export const TCP_RXT_FINDROP = 0x100;
 export const TCP_SENDMOREACKS = 0x103;
-export const TCP_INFO = 0x200;
 export const TCP_ADAPTIVE_READ_TIMEOUT = 0x205;
 export const TCP_ADAPTIVE_WRITE_TIMEOUT = 0x207;
 

@@ -14,9 +14,10 @@ import {
   getsockoptInt, getsockoptLinger, getsockoptTimeval, newMsghdr, readSockoptInt, setsockoptInt,
   setsockoptLinger, setsockoptTimeval, sock_getsockopt, sock_ioctl, sock_isnonblocking, sock_send,
   sock_setsockopt, sock_shutdown, sockoptInt, sockoptTimeval, sock_close, SO_LINGER as LINGER, sock_bind,
-  sock_listen, sockaddrIn,
+  sock_listen, sockaddrIn, TCP_INFO,
 } from '../../kpi/index.js';
 import { sysctlSet } from '../../stack/tcp/tcp-sysctl.js';
+import { TCPS_ESTABLISHED, TCPS_LISTEN } from '../../stack/tcp/tcp-fsm.js';
 import { kpiWorld, recvNow, runFor, sendAll, sock, tcpPair } from './kpi-harness.js';
 
 const geti = (so: Parameters<typeof getsockoptInt>[0], level: number, name: number): number => {
@@ -204,6 +205,45 @@ describe('IPPROTO_TCP', () => {
     sock_close(server);
     await runFor(kw, 10);
     expect(getsockoptInt(client, IPPROTO_TCP, TCP_NODELAY, { value: 0 })).toBe(ECONNRESET);
+  });
+});
+
+describe('TCP_INFO (0x200, XNU tcp_private.h struct tcp_info, 336 bytes)', () => {
+  it('sock_getsockopt fills the struct (optlen = bytes copied, a short buffer truncates); set ENOPROTOOPT; reset ECONNRESET', async () => {
+    const kw = kpiWorld();
+    const { ls, client, server } = await tcpPair(kw);
+    expect(await sendAll(kw, client, 5000)).toEqual([0, 5000]);
+    await runFor(kw, 200);
+    expect(recvNow(server)[1].length).toBe(5000);
+    const buf = new Uint8Array(400).fill(0xee);
+    const len = { value: 400 };
+    expect(sock_getsockopt(client, IPPROTO_TCP, TCP_INFO, buf, len)).toBe(0);
+    expect(len.value).toBe(336);
+    expect(buf[336]).toBe(0xee);
+    const dv = new DataView(buf.buffer);
+    const u64 = (off: number): number => dv.getUint32(off, true) + dv.getUint32(off + 4, true) * 2 ** 32;
+    expect(buf[0]).toBe(TCPS_ESTABLISHED);
+    expect(dv.getUint32(12, true)).toBe(geti(client, IPPROTO_TCP, TCP_MAXSEG)); // tcpi_snd_mss
+    expect(dv.getUint32(40, true)).toBeGreaterThan(0); // tcpi_snd_cwnd
+    expect(u64(76)).toBe(5000); // tcpi_txbytes
+    expect(u64(92)).toBe(0); // tcpi_txunacked
+    expect(u64(100)).toBeGreaterThan(0); // tcpi_rxpackets (the ACKs)
+    const sv = new Uint8Array(336);
+    expect(sock_getsockopt(server, IPPROTO_TCP, TCP_INFO, sv, { value: 336 })).toBe(0);
+    expect(new DataView(sv.buffer).getUint32(108, true)).toBe(5000); // tcpi_rxbytes (low word)
+    const short = new Uint8Array(8);
+    const sl = { value: 8 };
+    expect(sock_getsockopt(client, IPPROTO_TCP, TCP_INFO, short, sl)).toBe(0);
+    expect([sl.value, [...short]]).toEqual([8, [...buf.subarray(0, 8)]]);
+    const li = new Uint8Array(336).fill(1);
+    expect(sock_getsockopt(ls, IPPROTO_TCP, TCP_INFO, li, { value: 336 })).toBe(0);
+    expect([li[0], li.subarray(1).every((x) => x === 0)]).toEqual([TCPS_LISTEN, true]);
+    expect(sock_setsockopt(client, IPPROTO_TCP, TCP_INFO, new Uint8Array(336), 336)).toBe(ENOPROTOOPT);
+    expect(setsockoptInt(client, IPPROTO_TCP, TCP_INFO, 1)).toBe(ENOPROTOOPT);
+    setsockoptLinger(server, SO_LINGER, 1, 0);
+    sock_close(server);
+    await runFor(kw, 10);
+    expect(sock_getsockopt(client, IPPROTO_TCP, TCP_INFO, buf, { value: 336 })).toBe(ECONNRESET);
   });
 });
 
