@@ -16,8 +16,8 @@ export const TCPI_OPT_WSCALE = 0x04;
 export const TCPI_OPT_ECN = 0x08;
 // tcpi_flags
 export const TCPI_FLAG_LOSSRECOVERY = 0x01;
-export const TCPI_FLAG_REORDERING_DETECTED = 0x02;
-export const TCPI_FLAG_STREAMING_ON = 0x04;
+/** tcp_private.h: TCPI_FLAG_STREAMING_ON is 0x02 (0x02 is TCPCI_FLAG_REORDERING_DETECTED only in tcp_connection_info). */
+export const TCPI_FLAG_STREAMING_ON = 0x02;
 
 /** struct tcp_info (Darwin), the fields this stack can fill. */
 export interface tcp_info {

@@ -45,6 +45,9 @@ describe('Darwin constants exported by kpi/', () => {
     expect([K.TCP_ENABLE_ECN, K.TCP_FASTOPEN, K.TCP_CONNECTION_INFO, K.TCP_INFO, K.TCP_NOTSENT_LOWAT])
       .toEqual([0x104, 0x105, 0x106, 0x200, 0x201]);
     expect([K.TCP_MSS, K.TCP_MINMSS, K.TCP_MAXWIN, K.TCP_MAX_WINSHIFT]).toEqual([512, 216, 65535, 14]);
+    // struct tcp_info's bits (tcp_private.h), as getconninfo's conninfo_tcp carries them.
+    expect([K.TCPI_OPT_TIMESTAMPS, K.TCPI_OPT_SACK, K.TCPI_OPT_WSCALE, K.TCPI_OPT_ECN]).toEqual([1, 2, 4, 8]);
+    expect([K.TCPI_FLAG_LOSSRECOVERY, K.TCPI_FLAG_STREAMING_ON]).toEqual([1, 2]);
   });
 
   it('MSG_* and SHUT_*', () => {
