@@ -5,19 +5,13 @@
 
 import type { Socket, InPcb } from '../stack/index.js';
 import {
-  TCPS_LISTEN, intotcpcb, TF_FASTRECOVERY, TF_RCVD_SCALE, TF_RCVD_TSTMP, TF_REQ_SCALE, TF_REQ_TSTMP,
-  TF_SACK_PERMIT, TF_STREAMING_ON, TT_REXMT, tcpEcnEnabled,
+  TCPS_LISTEN, TCPI_OPT_WSCALE, intotcpcb, tcpInfoFlags, tcpInfoOptions, tcpInfoRtoMs,
 } from '../stack/index.js';
 
-// tcpi_options (bsd/netinet/tcp.h)
-export const TCPI_OPT_TIMESTAMPS = 0x01;
-export const TCPI_OPT_SACK = 0x02;
-export const TCPI_OPT_WSCALE = 0x04;
-export const TCPI_OPT_ECN = 0x08;
-// tcpi_flags
-export const TCPI_FLAG_LOSSRECOVERY = 0x01;
-/** tcp_private.h: TCPI_FLAG_STREAMING_ON is 0x02 (0x02 is TCPCI_FLAG_REORDERING_DETECTED only in tcp_connection_info). */
-export const TCPI_FLAG_STREAMING_ON = 0x02;
+// tcpi_options / tcpi_flags bits (tcp_private.h): the stack's, which fills TCP_INFO with the same.
+export {
+  TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK, TCPI_OPT_WSCALE, TCPI_OPT_ECN, TCPI_FLAG_LOSSRECOVERY, TCPI_FLAG_STREAMING_ON,
+} from '../stack/index.js';
 
 /** struct tcp_info (Darwin), the fields this stack can fill. */
 export interface tcp_info {
@@ -77,18 +71,13 @@ export function tcpGetConninfo(so: Socket, lastOutif: number): conninfo_tcp {
   if (tp !== null) {
     ti.tcpi_state = tp.t_state;
     if (tp.t_state > TCPS_LISTEN) {
-      const f = tp.t_flags;
-      if ((f & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) === (TF_REQ_TSTMP | TF_RCVD_TSTMP)) ti.tcpi_options |= TCPI_OPT_TIMESTAMPS;
-      if ((f & TF_SACK_PERMIT) !== 0) ti.tcpi_options |= TCPI_OPT_SACK;
-      if ((f & (TF_REQ_SCALE | TF_RCVD_SCALE)) === (TF_REQ_SCALE | TF_RCVD_SCALE)) {
-        ti.tcpi_options |= TCPI_OPT_WSCALE;
+      ti.tcpi_options = tcpInfoOptions(tp);
+      if ((ti.tcpi_options & TCPI_OPT_WSCALE) !== 0) {
         ti.tcpi_snd_wscale = tp.snd_scale;
         ti.tcpi_rcv_wscale = tp.rcv_scale;
       }
-      if (tcpEcnEnabled(tp)) ti.tcpi_options |= TCPI_OPT_ECN;
-      if ((f & TF_FASTRECOVERY) !== 0 || tp.t_rxtshift > 0) ti.tcpi_flags |= TCPI_FLAG_LOSSRECOVERY;
-      if ((f & TF_STREAMING_ON) !== 0) ti.tcpi_flags |= TCPI_FLAG_STREAMING_ON;
-      ti.tcpi_rto = tp.t_timer[TT_REXMT] !== 0 ? ms(tp.t_rxtcur) : 0;
+      ti.tcpi_flags = tcpInfoFlags(tp);
+      ti.tcpi_rto = tcpInfoRtoMs(tp);
       ti.tcpi_snd_mss = tp.t_maxseg;
       ti.tcpi_rcv_mss = tp.t_maxseg;
       ti.tcpi_rttcur = ms(tp.rtt.lastRttUs);

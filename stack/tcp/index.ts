@@ -17,3 +17,7 @@ export {
 } from './tcp-usrreq.js';
 export { TCP_FASTOPEN_SERVER, TCP_FASTOPEN_CLIENT } from './tcp-fastopen.js';
 export { tcpEcnEnabled } from './tcp-ecn.js';
+export {
+  TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK, TCPI_OPT_WSCALE, TCPI_OPT_ECN, TCPI_FLAG_LOSSRECOVERY, TCPI_FLAG_STREAMING_ON,
+  tcpInfoOptions, tcpInfoFlags, tcpInfoRtoMs,
+} from './tcp-info.js';

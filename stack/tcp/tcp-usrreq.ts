@@ -33,20 +33,19 @@ import {
   TCPS_LISTEN, TCPS_SYN_RECEIVED, TCPS_SYN_SENT, TCPS_TIME_WAIT,
 } from './tcp-fsm.js';
 import {
-  TCPOOB_HADDATA, TCPOOB_HAVEDATA, TF_CLOSED, TF_FASTRECOVERY, TF_FORCEDATA, TF_NEEDFIN, TF_NODELAY, TF_NOOPT,
-  TF_NOPUSH, TF_RCVD_SCALE, TF_RCVD_TSTMP, TF_REQ_SCALE, TF_REQ_TSTMP, TF_SACK_PERMIT, TF_STREAMING_ON, TT_2MSL, TT_KEEP,
-  TT_REXMT, Tcpcb, intotcpcb, tcpReassEmpty,
+  TCPOOB_HADDATA, TCPOOB_HAVEDATA, TF_CLOSED, TF_FORCEDATA, TF_NEEDFIN, TF_NODELAY, TF_NOOPT,
+  TF_NOPUSH, TF_RCVD_TSTMP, TF_REQ_TSTMP, TT_2MSL, TT_KEEP,
+  Tcpcb, intotcpcb, tcpReassEmpty,
 } from './tcp-var.js';
 import {
   tcpClose, tcpDetachSocket, tcpInternAddr, tcpDrop, tcpMssopt, tcpNewTcpcb, tcpRequestScale, TCPOLEN_TSTAMP_APPA,
 } from './tcp-subr.js';
-import { keepIdleUs, keepInitUs, tcpSetTimer, tcpTimerArmed } from './tcp-timers.js';
+import { keepIdleUs, keepInitUs, tcpSetTimer } from './tcp-timers.js';
 import { tcpOutput } from './tcp-output.js';
 import { tcpPmtudSetDisabled } from './tcp-pmtud-blackhole.js';
-import { TCP_FASTOPEN_SERVER, tcpTfoInfoBits } from './tcp-fastopen.js';
-import {
-  TE_ECN_MODE_DISABLE, TE_ECN_MODE_ENABLE, TE_LOST_SYN, TE_LOST_SYNACK, TE_SETUPRECEIVED, TE_SETUPSENT, tcpEcnEnabled,
-} from './tcp-ecn.js';
+import { TCP_FASTOPEN_SERVER } from './tcp-fastopen.js';
+import { tcpConnectionInfo, tcpInfo } from './tcp-info.js';
+import { TE_ECN_MODE_DISABLE, TE_ECN_MODE_ENABLE } from './tcp-ecn.js';
 
 // IPPROTO_TCP option names (bsd/netinet/tcp.h, tcp_private.h; xnu-sockets.md §1.4).
 export const TCP_NODELAY = 0x01;
@@ -78,179 +77,6 @@ export const TCP_NOTIMEWAIT = 0x208;
 export const TCP_DISABLE_BLACKHOLE_DETECTION = 0x209;
 /** Force ECN on (non-zero) or off (0) for this socket, whatever the system setting (XNU tcp.h). */
 export const TCP_ENABLE_ECN = 0x104;
-
-// struct tcp_connection_info (XNU bsd/netinet/tcp.h), little-endian, 8-byte aligned:
-//   0 u8 tcpi_state, 1 u8 tcpi_snd_wscale, 2 u8 tcpi_rcv_wscale, 3 u8 __pad1,
-//   4 u32 tcpi_options, 8 tcpi_flags, 12 tcpi_rto (ms), 16 tcpi_maxseg, 20 tcpi_snd_ssthresh,
-//   24 tcpi_snd_cwnd, 28 tcpi_snd_wnd, 32 tcpi_snd_sbbytes, 36 tcpi_rcv_wnd, 40 tcpi_rttcur (ms),
-//   44 tcpi_srtt (ms), 48 tcpi_rttvar (ms), 52 u32 tcpi_tfo_* bitfield (15 bits) + __pad2,
-//   56 u64 tcpi_txpackets, 64 tcpi_txbytes, 72 tcpi_txretransmitbytes, 80 tcpi_rxpackets,
-//   88 tcpi_rxbytes, 96 tcpi_rxoutoforderbytes, 104 tcpi_txretransmitpackets; 112 bytes.
-export const TCP_CONNECTION_INFO_LEN = 112;
-export const TCPCI_OPT_TIMESTAMPS = 0x1;
-export const TCPCI_OPT_SACK = 0x2;
-export const TCPCI_OPT_WSCALE = 0x4;
-export const TCPCI_OPT_ECN = 0x8;
-export const TCPCI_FLAG_LOSSRECOVERY = 0x1;
-export const TCPCI_FLAG_REORDERING_DETECTED = 0x2;
-
-/**
- * XNU tcp_connection_fill_info: zeroed, the state always; the rest only past LISTEN. The TFO bits
- * are the server's (tcpTfoInfoBits; the client-side ones stay 0); TCPCI_OPT_ECN when ECN was
- * negotiated (TCP_ECN_ENABLED); no reordering detection (TCPCI_FLAG_REORDERING_DETECTED).
- */
-export function tcpConnectionInfo(tp: Tcpcb): Uint8Array {
-  const b = new Uint8Array(TCP_CONNECTION_INFO_LEN);
-  const dv = new DataView(b.buffer);
-  const u32 = (off: number, v: number): void => dv.setUint32(off, Math.max(0, Math.min(0xffffffff, Math.floor(v))), true);
-  const u64 = (off: number, v: number): void => {
-    dv.setUint32(off, v % 0x100000000, true);
-    dv.setUint32(off + 4, Math.floor(v / 0x100000000), true);
-  };
-  b[0] = tp.t_state;
-  if (tp.t_state <= TCPS_LISTEN) return b;
-  let options = 0;
-  if ((tp.t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) === (TF_REQ_TSTMP | TF_RCVD_TSTMP)) options |= TCPCI_OPT_TIMESTAMPS;
-  if ((tp.t_flags & TF_SACK_PERMIT) !== 0) options |= TCPCI_OPT_SACK;
-  if ((tp.t_flags & (TF_REQ_SCALE | TF_RCVD_SCALE)) === (TF_REQ_SCALE | TF_RCVD_SCALE)) {
-    options |= TCPCI_OPT_WSCALE;
-    b[1] = tp.snd_scale;
-    b[2] = tp.rcv_scale;
-  }
-  if (tcpEcnEnabled(tp)) options |= TCPCI_OPT_ECN;
-  u32(4, options);
-  u32(8, (tp.t_flags & TF_FASTRECOVERY) !== 0 || tp.t_rxtshift > 0 ? TCPCI_FLAG_LOSSRECOVERY : 0);
-  u32(12, tcpTimerArmed(tp, TT_REXMT) ? tp.t_rxtcur / 1000 : 0);
-  u32(16, tp.t_maxseg);
-  u32(20, tp.snd_ssthresh);
-  u32(24, tp.snd_cwnd);
-  u32(28, tp.snd_wnd);
-  u32(32, tp.so === null ? 0 : tp.so.so_snd.sb_cc);
-  u32(36, tp.rcv_wnd);
-  u32(40, tp.rtt.lastRttUs / 1000);
-  u32(44, tp.rtt.srttUs / 1000);
-  u32(48, tp.rtt.rttvarUs / 1000);
-  u32(52, tcpTfoInfoBits(tp));
-  u64(56, tp.t_txpackets);
-  u64(64, tp.t_txbytes);
-  u64(72, tp.t_txretransmitbytes);
-  u64(80, tp.t_rxpackets);
-  u64(88, tp.t_rxbytes);
-  u64(96, tp.t_rxoutoforderbytes);
-  u64(104, tp.t_txretransmitpackets);
-  return b;
-}
-
-// struct tcp_info (XNU bsd/netinet/tcp_private.h, apple-oss-distributions/xnu commit 1031c584,
-// under #pragma pack(4): the u_int64_t fields' aligned(8) is capped at 4 by the pack, so nothing
-// is padded; little-endian):
-//   0 u8 tcpi_state, 1 u8 tcpi_options, 2 u8 tcpi_snd_wscale, 3 u8 tcpi_rcv_wscale,
-//   4 u32 tcpi_flags, 8 tcpi_rto (ms), 12 tcpi_snd_mss, 16 tcpi_rcv_mss, 20 tcpi_rttcur (ms),
-//   24 tcpi_srtt (ms), 28 tcpi_rttvar (ms), 32 tcpi_rttbest (ms), 36 tcpi_snd_ssthresh,
-//   40 tcpi_snd_cwnd, 44 tcpi_rcv_space, 48 tcpi_snd_wnd, 52 tcpi_snd_nxt, 56 tcpi_rcv_nxt,
-//   60 i32 tcpi_last_outif, 64 u32 tcpi_snd_sbbytes,
-//   68 u64 tcpi_txpackets, 76 tcpi_txbytes, 84 tcpi_txretransmitbytes, 92 tcpi_txunacked,
-//   100 tcpi_rxpackets, 108 tcpi_rxbytes, 116 tcpi_rxduplicatebytes, 124 tcpi_rxoutoforderbytes,
-//   132 tcpi_snd_bw, 140 u8 tcpi_synrexmits, 141 u8 tcpi_unused1, 142 u16 tcpi_unused2,
-//   144..239 u64 tcpi_{cell,wifi,wired}_{rx,tx}{packets,bytes} (cell rxpackets, rxbytes, txpackets,
-//   txbytes, then wifi, then wired), 240 u32 tcpi_connstatus,
-//   244 u16 tcpi_tfo_* (15 bits, as in TCP_CONNECTION_INFO) and the u16 tcpi_ecn_client_setup...
-//   tcpi_rcv_background (13 bits), which under the pack start at bit 15 of the little-endian word at
-//   244 (no padding between bit-fields under #pragma pack, GCC and Clang alike),
-//   248 u32 tcpi_ecn_recv_ce, 252 tcpi_ecn_recv_cwr, 256 tcpi_rcvoopack, 260 tcpi_pawsdrop,
-//   264 tcpi_sack_recovery_episode, 268 tcpi_reordered_pkts, 272 tcpi_dsack_sent,
-//   276 tcpi_dsack_recvd, 280 tcpi_flowhash, 284 u64 tcpi_txretransmitpackets, 292 u32 tcpi_rcv_srtt,
-//   296 tcpi_client_accecn_state, 300 tcpi_server_accecn_state, 304 u64
-//   tcpi_ecn_capable_packets_sent, 312 _acked, 320 _marked, 328 _lost; 336 bytes. Newer XNU appends
-// fields ("add new fields at the end only"); sooptcopyout gives a caller the prefix it asks for.
-export const TCP_INFO_LEN = 336;
-export const TCPI_OPT_TIMESTAMPS = 0x01;
-export const TCPI_OPT_SACK = 0x02;
-export const TCPI_OPT_WSCALE = 0x04;
-export const TCPI_OPT_ECN = 0x08;
-export const TCPI_FLAG_LOSSRECOVERY = 0x01;
-export const TCPI_FLAG_STREAMING_ON = 0x02;
-/** Bits of the little-endian u32 at offset 244 above the 15 tcpi_tfo_* bits. */
-export const TCPI_ECN_CLIENT_SETUP = 1 << 15;
-export const TCPI_ECN_SERVER_SETUP = 1 << 16;
-export const TCPI_ECN_SUCCESS = 1 << 17;
-export const TCPI_ECN_LOST_SYN = 1 << 18;
-export const TCPI_ECN_LOST_SYNACK = 1 << 19;
-
-/**
- * XNU tcp_fill_info: zeroed, the state always; the rest only past LISTEN (as older XNU's
- * tcp_fill_info and this stack's TCP_CONNECTION_INFO; current XNU dropped that test and also
- * fills a listener's cwnd/ssthresh/mss). Filled: options (TCPI_OPT_TIMESTAMPS/SACK/WSCALE with
- * the shifts, TCPI_OPT_ECN when negotiated), flags (LOSSRECOVERY in fast recovery or RTO backoff,
- * STREAMING_ON), rto while REXMT runs, snd/rcv mss (both t_maxseg, as XNU), RTTs in ms (rttbest =
- * smallest sample), ssthresh, cwnd, rcv_space (rcv_wnd), snd_wnd, snd_nxt, rcv_nxt, snd_sbbytes,
- * tx/rx packets and bytes, retransmitted bytes and packets, txunacked (snd_max - snd_una), out of
- * order bytes, the server TFO bits, ecn client/server setup, success, lost SYN / SYN-ACK.
- * Stay 0 because the stack has no source for them: last_outif (no inp_last_outifp; KPI
- * getconninfo derives it from the route), snd_bw (no TCP_MEASURE_SND_BW), rxduplicatebytes,
- * synrexmits, rcvoopack, pawsdrop, sack_recovery_episode, reordered_pkts, dsack_sent/recvd,
- * ecn_recv_ce/cwr (only stack-wide tcps_* counters), the cell/wifi/wired split and tcpi_if_*
- * (no interface types), connstatus (no TCP_CONNECTION_PROBE), local_peer (no TF_LOCAL),
- * snd/rcv_background (no background CC), flowhash (no inp_flowhash), rcv_srtt (no receiver RTT
- * estimate), AccECN states and ECT packet counters (classic ECN only), client-side TFO bits.
- */
-export function tcpInfo(tp: Tcpcb): Uint8Array {
-  const b = new Uint8Array(TCP_INFO_LEN);
-  const dv = new DataView(b.buffer);
-  const u32 = (off: number, v: number): void => dv.setUint32(off, Math.max(0, Math.min(0xffffffff, Math.floor(v))), true);
-  const u64 = (off: number, v: number): void => {
-    dv.setUint32(off, v % 0x100000000, true);
-    dv.setUint32(off + 4, Math.floor(v / 0x100000000), true);
-  };
-  b[0] = tp.t_state;
-  if (tp.t_state <= TCPS_LISTEN) return b;
-  let options = 0;
-  if ((tp.t_flags & (TF_REQ_TSTMP | TF_RCVD_TSTMP)) === (TF_REQ_TSTMP | TF_RCVD_TSTMP)) options |= TCPI_OPT_TIMESTAMPS;
-  if ((tp.t_flags & TF_SACK_PERMIT) !== 0) options |= TCPI_OPT_SACK;
-  if ((tp.t_flags & (TF_REQ_SCALE | TF_RCVD_SCALE)) === (TF_REQ_SCALE | TF_RCVD_SCALE)) {
-    options |= TCPI_OPT_WSCALE;
-    b[2] = tp.snd_scale;
-    b[3] = tp.rcv_scale;
-  }
-  const ecnOn = tcpEcnEnabled(tp);
-  if (ecnOn) options |= TCPI_OPT_ECN;
-  b[1] = options;
-  let flags = 0;
-  if ((tp.t_flags & TF_FASTRECOVERY) !== 0 || tp.t_rxtshift > 0) flags |= TCPI_FLAG_LOSSRECOVERY;
-  if ((tp.t_flags & TF_STREAMING_ON) !== 0) flags |= TCPI_FLAG_STREAMING_ON;
-  u32(4, flags);
-  u32(8, tcpTimerArmed(tp, TT_REXMT) ? tp.t_rxtcur / 1000 : 0);
-  u32(12, tp.t_maxseg);
-  u32(16, tp.t_maxseg);
-  u32(20, tp.rtt.lastRttUs / 1000);
-  u32(24, tp.rtt.srttUs / 1000);
-  u32(28, tp.rtt.rttvarUs / 1000);
-  u32(32, tp.rtt.minRttUs / 1000);
-  u32(36, tp.snd_ssthresh);
-  u32(40, tp.snd_cwnd);
-  u32(44, tp.rcv_wnd);
-  u32(48, tp.snd_wnd);
-  dv.setUint32(52, tp.snd_nxt >>> 0, true);
-  dv.setUint32(56, tp.rcv_nxt >>> 0, true);
-  u32(64, tp.so === null ? 0 : tp.so.so_snd.sb_cc);
-  u64(68, tp.t_txpackets);
-  u64(76, tp.t_txbytes);
-  u64(84, tp.t_txretransmitbytes);
-  u64(92, seqSub(tp.snd_max, tp.snd_una) >>> 0);
-  u64(100, tp.t_rxpackets);
-  u64(108, tp.t_rxbytes);
-  u64(124, tp.t_rxoutoforderbytes);
-  let bits = tcpTfoInfoBits(tp);
-  const ef = tp.ecn_flags;
-  if ((ef & TE_SETUPSENT) !== 0) bits |= TCPI_ECN_CLIENT_SETUP;
-  if ((ef & TE_SETUPRECEIVED) !== 0) bits |= TCPI_ECN_SERVER_SETUP;
-  if (ecnOn) bits |= TCPI_ECN_SUCCESS;
-  if ((ef & TE_LOST_SYN) !== 0) bits |= TCPI_ECN_LOST_SYN;
-  if ((ef & TE_LOST_SYNACK) !== 0) bits |= TCPI_ECN_LOST_SYNACK;
-  dv.setUint32(244, bits >>> 0, true);
-  u64(284, tp.t_txretransmitpackets);
-  return b;
-}
 
 /** UINT32_MAX / TCP_RETRANSHZ: the largest seconds value the time options accept. */
 const MAX_TIME_SEC = Math.floor(0xffffffff / 1000);

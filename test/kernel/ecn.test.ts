@@ -18,7 +18,7 @@ import type { KernelWorld, RunResult } from './harness.js';
 import { StackTcpClient } from './stack-client.js';
 import { tcpEcnEnabled } from '../../stack/tcp/index.js';
 import { TE_RECV_ECN_ECE } from '../../stack/tcp/tcp-ecn.js';
-import { TCPCI_OPT_ECN, tcpConnectionInfo } from '../../stack/tcp/tcp-usrreq.js';
+import { TCPCI_OPT_ECN, tcpConnectionInfo } from '../../stack/tcp/tcp-info.js';
 import type { Tcpcb } from '../../stack/tcp/tcp-var.js';
 
 async function setTcpEcn(netns: string, v: 0 | 1 | 2): Promise<void> {

@@ -15,9 +15,8 @@ import { sogetopt, sosetopt } from '../../stack/socket/so-options.js';
 import { SockOpt, readInt, sooptInt } from '../../stack/socket/sockopt.js';
 import { IPPROTO_IP, IPPROTO_TCP, IP_TOS } from '../../stack/socket/constants.js';
 import { ECONNRESET, EINVAL } from '../../stack/socket/errno.js';
-import {
-  TCPCI_OPT_ECN, TCP_CONNECTION_INFO, TCP_CONNECTION_INFO_LEN, TCP_ENABLE_ECN, tcpcbOf,
-} from '../../stack/tcp/tcp-usrreq.js';
+import { TCP_CONNECTION_INFO, TCP_ENABLE_ECN, tcpcbOf } from '../../stack/tcp/tcp-usrreq.js';
+import { TCPCI_OPT_ECN, TCP_CONNECTION_INFO_LEN } from '../../stack/tcp/tcp-info.js';
 import { FREEBSD_PROFILE, XNU_PROFILE, withProfile } from '../../stack/tcp/tcp-profile.js';
 import type { TcpProfile } from '../../stack/tcp/tcp-profile.js';
 import { sysctlGet, sysctlSet } from '../../stack/tcp/tcp-sysctl.js';

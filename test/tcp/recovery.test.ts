@@ -13,10 +13,10 @@ import { sogetopt, sosetopt } from '../../stack/socket/so-options.js';
 import { SockOpt, readInt, sooptInt } from '../../stack/socket/sockopt.js';
 import { IPPROTO_TCP } from '../../stack/socket/constants.js';
 import { EINVAL, ENOPROTOOPT, ETIMEDOUT } from '../../stack/socket/errno.js';
+import { TCP_CONNECTION_INFO, TCP_NOTIMEWAIT, TCP_RXT_CONNDROPTIME, tcpcbOf } from '../../stack/tcp/tcp-usrreq.js';
 import {
-  TCPCI_FLAG_LOSSRECOVERY, TCPCI_OPT_SACK, TCPCI_OPT_TIMESTAMPS, TCPCI_OPT_WSCALE, TCP_CONNECTION_INFO,
-  TCP_CONNECTION_INFO_LEN, TCP_NOTIMEWAIT, TCP_RXT_CONNDROPTIME, tcpcbOf,
-} from '../../stack/tcp/tcp-usrreq.js';
+  TCPCI_FLAG_LOSSRECOVERY, TCPCI_OPT_SACK, TCPCI_OPT_TIMESTAMPS, TCPCI_OPT_WSCALE, TCP_CONNECTION_INFO_LEN,
+} from '../../stack/tcp/tcp-info.js';
 import { TCPS_ESTABLISHED, TCPS_LISTEN, TCPS_TIME_WAIT } from '../../stack/tcp/tcp-fsm.js';
 import { initialWindowBytes } from '../../stack/tcp/tcp-cc-newreno.js';
 import { withProfile, XNU_PROFILE } from '../../stack/tcp/tcp-profile.js';

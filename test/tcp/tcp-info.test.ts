@@ -13,11 +13,11 @@ import { sogetopt, sosetopt } from '../../stack/socket/so-options.js';
 import { SockOpt, sooptInt } from '../../stack/socket/sockopt.js';
 import { IPPROTO_TCP } from '../../stack/socket/constants.js';
 import { ECONNRESET, ENOPROTOOPT } from '../../stack/socket/errno.js';
+import { TCP_CONNECTION_INFO, TCP_INFO, tcpcbOf } from '../../stack/tcp/tcp-usrreq.js';
 import {
   TCPI_ECN_CLIENT_SETUP, TCPI_ECN_LOST_SYN, TCPI_ECN_SERVER_SETUP, TCPI_ECN_SUCCESS, TCPI_FLAG_LOSSRECOVERY,
-  TCPI_OPT_ECN, TCPI_OPT_SACK, TCPI_OPT_TIMESTAMPS, TCPI_OPT_WSCALE, TCP_CONNECTION_INFO, TCP_INFO, TCP_INFO_LEN,
-  tcpConnectionInfo, tcpInfo, tcpcbOf,
-} from '../../stack/tcp/tcp-usrreq.js';
+  TCPI_OPT_ECN, TCPI_OPT_SACK, TCPI_OPT_TIMESTAMPS, TCPI_OPT_WSCALE, TCP_INFO_LEN, tcpConnectionInfo, tcpInfo,
+} from '../../stack/tcp/tcp-info.js';
 import { TCP_INFO as TCP_INFO_KPI, TCP_CONNECTION_INFO as TCP_CONNECTION_INFO_KPI } from '../../kpi/darwin-constants.js';
 import { TCP_INFO as TCP_INFO_STACK } from '../../stack/index.js';
 import { TCPS_CLOSED, TCPS_ESTABLISHED, TCPS_LISTEN } from '../../stack/tcp/tcp-fsm.js';
