@@ -9,7 +9,7 @@
 //   → EINPROGRESS, or a Promise of the errno like sock_connect (KpiSocket.sleep, sock-core.ts)
 //
 // Non-multipath only: the stack has no PF_MULTIPATH protocol yet. Where connectx.2 and XNU's code
-// differ, connectx.2 wins (see README-connectx.md "Deviations"): associd must be ASSOCID_ANY
+// differ, connectx.2 wins (see README.md "The mbuf KPI and the connectx family"): associd must be ASSOCID_ANY
 // (EINVAL), a connected datagram socket must disconnectx first (EISCONN), a broadcast destination
 // needs SO_BROADCAST (EACCES), no usable address family is EAFNOSUPPORT.
 

@@ -1,7 +1,7 @@
 // getconninfo's TCP aux data (CIAUX_TCP): struct conninfo_tcp { pid_t tcpci_peer_pid; struct
 // tcp_info tcpci_tcp_info; } (bsd/netinet/tcp.h, tcp_usrreq.c tcp_getconninfo/tcp_fill_info), as an
 // object with Darwin's field names and units (times in ms). Fields tcp_fill_info fills and the
-// stack has no source for are absent; see README-connectx.md.
+// stack has no source for are absent (README.md "The mbuf KPI and the connectx family").
 
 import type { Socket, InPcb } from '../stack/index.js';
 import {

@@ -11,7 +11,7 @@
 //   sock-sim.ts     kpiRunUntil/kpiRun: `await`-style KPI code on a simulated network
 //   sock-poll.ts    sock_poll and the POLL* bits (readiness without reaching into the socket layer)
 //   kpi-timer.ts    kpiTimer: a callback at an instant of the kernel's clock (virtual in a simulation)
-// See kpi/README-section.md for the API shape, the blocking design and the documented-vs-XNU table.
+// See README.md "Kernel socket KPI" for the API shape, the blocking design and the documented-vs-XNU table.
 
 export type {
   errno_t, KpiResult, Box, sock_upcall, sock_evupcall, msghdr, socket_t, KpiBehaviour, KpiKernelOptions,

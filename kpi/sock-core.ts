@@ -73,7 +73,7 @@ export function newMsghdr(
 
 /**
  * Which behaviour the KPI follows where the seed (kpi_socket.h documentation) and XNU's code differ
- * (kpi/README-section.md, "documented vs XNU behaviour"):
+ * (README.md "Kernel socket KPI", "Documented vs XNU behaviour"):
  *   'documented'  the seed: upcalls gated by the low-water marks, MSG_USEUPCALL honoured, ... (default)
  *   'xnu'         XNU's code on arm64 (current macOS): upcall on every wakeup, MSG_USEUPCALL → ENOTSUP
  *   'xnu-x86_64'  as 'xnu', but simple upcall registration installs the read upcall only

@@ -1,4 +1,4 @@
-// The example of kpi/README-section.md ("Kernel socket KPI"), kept true by running it: a TCP echo
+// The example of README.md ("Kernel socket KPI"), kept true by running it: a TCP echo
 // server and client written only against the KPI, on the simulated network, in virtual time.
 // Keep this file and the README section in sync.
 
